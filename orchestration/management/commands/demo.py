@@ -1,0 +1,74 @@
+"""`manage.py demo`: the main job run by `bash run.sh`.
+
+Today it prepares the site a board can work in: the real LLVM pass catalogue and the board's accounts.
+Later issues grow it into the federated run (DESIGN.md §8).
+"""
+
+import json
+import secrets
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from governance import services as governance_services
+from registry import selectors as registry_selectors
+
+BOARD = ["ada", "barbara", "grace", "frances"]
+OPERATOR = "operator"
+
+
+def _credentials(path: Path, usernames: list[str]) -> dict[str, str]:
+    """Demo passwords, generated once and kept outside git (mode 0600) so re-runs print the same ones."""
+    known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    missing = [name for name in usernames if name not in known]
+    if missing:
+        known.update({name: secrets.token_urlsafe(12) for name in missing})
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(known, indent=2))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return known
+
+
+class Command(BaseCommand):
+    help = "Run the OpenPassMarket demo: sync the LLVM pass catalogue, create the board, show how to log in."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--skip-passes", action="store_true", help="Do not sync the LLVM pass catalogue (offline tests)."
+        )
+
+    def handle(self, *args, skip_passes: bool, **options) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING("1. The LLVM pass catalogue, from LLVM's own pass registry"))
+        if not skip_passes:
+            call_command("passes", "sync", "--toolchain", "llvm", stdout=self.stdout, stderr=self.stderr)
+
+        self.stdout.write(self.style.MIGRATE_HEADING("2. The governance board and the operator"))
+        passwords = _credentials(Path(settings.VAR_DIR) / "demo-credentials.json", [*BOARD, OPERATOR])
+        for name in BOARD:
+            _, created = governance_services.board_member_ensure(
+                username=name, password=passwords[name], email=f"{name}@board.example"
+            )
+            self.stdout.write(f"  board member {name:10} {'created' if created else 'ready'}")
+        _, created = governance_services.operator_ensure(username=OPERATOR, password=passwords[OPERATOR])
+        self.stdout.write(f"  operator     {OPERATOR:10} {'created' if created else 'ready'} (superuser)")
+
+        self.stdout.write(self.style.MIGRATE_HEADING("3. What exists"))
+        for app_label in ("registry", "governance", "orchestration"):
+            counts = ", ".join(
+                f"{model._meta.verbose_name_plural}: {model.objects.count()}"
+                for model in apps.get_app_config(app_label).get_models()
+            )
+            self.stdout.write(f"  {app_label}: {counts}")
+        by_toolchain = registry_selectors.pass_counts_by_toolchain()
+        self.stdout.write(f"  pass catalogue: {by_toolchain or 'empty'}")
+
+        self.stdout.write(self.style.MIGRATE_HEADING("4. Log in"))
+        self.stdout.write("  Start the site with `bash run.sh serve`, then open http://127.0.0.1:8000/admin/")
+        for name in [*BOARD, OPERATOR]:
+            self.stdout.write(f"    {name:10} {passwords[name]}")
+        self.stdout.write(f"  (passwords are kept in {Path(settings.VAR_DIR) / 'demo-credentials.json'})")
+        self.stdout.write(self.style.SUCCESS("Demo finished."))

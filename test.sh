@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# bash test.sh   install the test tools, lint, check migrations, then run the whole suite on SQLite
+#                and on PostgreSQL (127.0.0.1:5432, user postgres, a fresh database dropped afterwards).
+# OPM_REQUIRE_POSTGRES=1 turns an unreachable PostgreSQL into a failure instead of a loud skip.
+# Extra arguments go to pytest, e.g. `bash test.sh -k ledger`.
+set -uo pipefail
+cd "$(dirname "$0")"
+source scripts/env.sh
+set -e
+opm_venv "server,dev"
+set +e
+
+PG_URL_BASE="${OPM_PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}"
+scratch="$(mktemp -d)"
+pg_db="opm_test_$(date +%s)_$$"
+summary=()
+status=0
+
+cleanup() {
+  if [ -n "${pg_created:-}" ]; then
+    .venv/bin/python scripts/pgdb.py drop "$PG_URL_BASE" "$pg_db" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+step() { echo "==> $1"; }
+fail() { echo "FAILED: $1" >&2; status=1; }
+
+step "ruff check"
+.venv/bin/ruff check . || fail "ruff check"
+
+step "makemigrations --check"
+OPM_VAR_DIR="$scratch/var" .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null \
+  || fail "a model change has no migration (run manage.py makemigrations)"
+
+step "manage.py check"
+OPM_VAR_DIR="$scratch/var" .venv/bin/python manage.py check || fail "manage.py check"
+
+# Runs pytest against one database; prints and records "<label>: N passed, N failed[, N skipped]".
+run_suite() {
+  local label="$1" url="$2" junit="$scratch/$1.xml" rc line
+  shift 2
+  step "pytest on $label"
+  DATABASE_URL="$url" OPM_VAR_DIR="$scratch/var-$label" \
+    .venv/bin/python -m pytest --junitxml="$junit" -q "$@"
+  rc=$?
+  line="$(.venv/bin/python scripts/junit_summary.py "$label" "$junit")"
+  summary+=("$line")
+  if [ "$rc" -eq 5 ]; then fail "$label: pytest collected no tests"; 
+  elif [ "$rc" -ne 0 ]; then fail "$label: pytest exited $rc"; fi
+}
+
+run_suite sqlite "sqlite:///$scratch/opm.sqlite3" "$@"
+
+if .venv/bin/python scripts/pgdb.py create "$PG_URL_BASE" "$pg_db"; then
+  pg_created=1
+  run_suite postgresql "$PG_URL_BASE/$pg_db" "$@"
+elif [ "${OPM_REQUIRE_POSTGRES:-0}" = "1" ]; then
+  fail "PostgreSQL at $PG_URL_BASE is unreachable and OPM_REQUIRE_POSTGRES=1"
+  summary+=("postgresql: 0 passed, 1 failed")
+else
+  echo "!!! PostgreSQL at $PG_URL_BASE is unreachable: SKIPPING the PostgreSQL run (concurrency untested) !!!" >&2
+  summary+=("postgresql: skipped (unreachable)")
+fi
+
+echo
+for line in "${summary[@]}"; do echo "$line"; done
+exit "$status"
