@@ -1,5 +1,6 @@
 """Governance (DESIGN.md §3): proposals, votes, versioned policies, and the tamper-evident ledger."""
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -176,6 +177,23 @@ class Vote(models.Model):
         return f"{self.voter} voted {self.choice} on #{self.proposal_id}"
 
 
+# The ledger's tables are append-only in the database itself (DESIGN.md §5); SQLite's equivalent
+# triggers are created by migration governance.0003.
+_REJECT = "RAISE EXCEPTION 'ledger is append-only: % on % rejected', TG_OP, TG_TABLE_NAME;"
+APPEND_ONLY_TRIGGERS = [
+    pgtrigger.Trigger(
+        name="append_only_rows", operation=pgtrigger.Update | pgtrigger.Delete, when=pgtrigger.Before, func=_REJECT
+    ),
+    pgtrigger.Trigger(
+        name="append_only_truncate",
+        operation=pgtrigger.Truncate,
+        level=pgtrigger.Statement,
+        when=pgtrigger.Before,
+        func=_REJECT,
+    ),
+]
+
+
 class LedgerEntry(models.Model):
     """The seed's AuditLog: one leaf of the append-only Merkle log (DESIGN.md §5).
 
@@ -199,6 +217,7 @@ class LedgerEntry(models.Model):
             models.CheckConstraint(condition=Exact(Length("leaf_hash"), 32), name="ledgerentry_leaf_hash_sha256"),
             models.CheckConstraint(condition=~Q(kind=""), name="ledgerentry_kind_nonempty"),
         ]
+        triggers = APPEND_ONLY_TRIGGERS
         indexes = [
             models.Index(fields=["kind", "index"], name="ledgerentry_kind_index"),
             models.Index(fields=["subject", "index"], name="ledgerentry_subject_index"),
@@ -227,3 +246,42 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.origin} @ {self.size}"
+
+
+class LedgerNode(models.Model):
+    """Hash of the complete Merkle subtree at (level, index), written once when its last leaf arrives.
+
+    Appends write O(log n) of these; roots and proofs read O(log n) (adapters.ledger.merkle).
+    """
+
+    pk = models.CompositePrimaryKey("level", "index")
+    level = models.SmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(level__gte=0, level__lte=63), name="ledgernode_level_range"),
+            models.CheckConstraint(condition=Q(index__gte=0), name="ledgernode_index_nonnegative"),
+            models.CheckConstraint(condition=Exact(Length("hash"), 32), name="ledgernode_hash_sha256"),
+        ]
+        triggers = APPEND_ONLY_TRIGGERS
+
+    def __str__(self) -> str:
+        return f"node ({self.level}, {self.index})"
+
+
+class LedgerHead(models.Model):
+    """The log's single lock row: appenders serialise on it (SELECT ... FOR UPDATE) and it holds the size."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    size = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="ledgerhead_singleton"),
+            models.CheckConstraint(condition=Q(size__gte=0), name="ledgerhead_size_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"ledger head: {self.size} entries"

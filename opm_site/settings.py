@@ -121,6 +121,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
 REST_FRAMEWORK = {
+    "EXCEPTION_HANDLER": "opm_site.problems.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
@@ -129,12 +131,19 @@ REST_FRAMEWORK = {
 # The transparency log's identity (DESIGN.md §5); keys live outside git under var/keys/.
 OPM_LOG_ORIGIN = env.str("OPM_LOG_ORIGIN", default="openpassmarket.example/log")
 OPM_KEY_DIR = Path(env.str("OPM_KEY_DIR", default=str(VAR_DIR / "keys")))
+# Appends schedule a checkpoint; at most one is issued per this many seconds (`ledger checkpoint` forces one).
+OPM_CHECKPOINT_INTERVAL = env.float("OPM_CHECKPOINT_INTERVAL", default=60.0)
+
+TASKS = {
+    "default": {"BACKEND": env.str("OPM_TASKS_BACKEND", default="django.tasks.backends.immediate.ImmediateBackend")}
+}
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    "loggers": {"django.tasks": {"level": env.str("LOG_LEVEL", default="WARNING")}},
 }
 
 if PRODUCTION:

@@ -1,7 +1,7 @@
-"""Top-level routes: the board's admin; the public API joins under /api/v1/ in later work."""
+"""Top-level routes: the board's admin and the API under /api/v1/."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "OpenPassMarket governance"
@@ -10,5 +10,9 @@ admin.site.index_title = "Board workplace"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/ledger/", include("governance.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
+
+handler404 = "opm_site.problems.not_found"
+handler500 = "opm_site.problems.server_error"

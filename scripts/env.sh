@@ -39,7 +39,7 @@ opm_venv() {
   if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp"; then
     echo "==> installing openpassmarket[$extras] into .venv"
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "is ignored" || true
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$extras]" 2>&1 \
+    PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$extras]" 2>&1 \
       | grep -v "is ignored" || true
     .venv/bin/python -c "import django, adapters" || { echo "error: installation failed" >&2; exit 1; }
     echo "$want" >> "$stamp"

@@ -1,9 +1,51 @@
 import pytest
-from django.db import connection
+from django.core.management.commands import flush
+from django.db import connections
+
+from governance.triggers import sqlite_create_statements, sqlite_drop_statements
 
 
 @pytest.fixture(autouse=True)
 def _skip_postgres_only(request):
     """Tests marked `postgres` exercise PostgreSQL-only guarantees (row locks, triggers, real concurrency)."""
-    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+    if request.node.get_closest_marker("postgres") and connections["default"].vendor != "postgresql":
         pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture(autouse=True)
+def _fast_checkpoints(settings):
+    """Appends in tests schedule checkpoints through the immediate tasks backend, rate-limited as configured."""
+    settings.OPM_CHECKPOINT_INTERVAL = 3600
+
+
+_original_flush = flush.Command.handle
+
+
+def _flush_lifting_ledger_triggers(self, **options):
+    """Transactional tests reset the database with flush; the ledger's append-only triggers would refuse.
+
+    Only this test-database reset lifts them (pgtrigger.ignore on PostgreSQL, drop and re-create on SQLite).
+    """
+    connection = connections[options.get("database") or "default"]
+    if connection.vendor == "postgresql":
+        import pgtrigger
+
+        with pgtrigger.ignore(
+            "governance.LedgerEntry:append_only_truncate",
+            "governance.LedgerNode:append_only_truncate",
+            "governance.LedgerEntry:append_only_rows",
+            "governance.LedgerNode:append_only_rows",
+        ):
+            return _original_flush(self, **options)
+    with connection.cursor() as cursor:
+        for statement in sqlite_drop_statements():
+            cursor.execute(statement)
+    try:
+        return _original_flush(self, **options)
+    finally:
+        with connection.cursor() as cursor:
+            for statement in sqlite_create_statements():
+                cursor.execute(statement)
+
+
+flush.Command.handle = _flush_lifting_ledger_triggers

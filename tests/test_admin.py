@@ -43,8 +43,13 @@ READ_ONLY = {
     "orchestration.PrivacyCharge",
     "orchestration.PerformanceSignal",
 }
-# Edge tables shown inline on their release rather than on pages of their own.
-INLINE_ONLY = {"registry.ContractImplementation", "registry.PassOffer"}
+# Edge tables shown inline on their release, and the Merkle tree's internal storage (served by the API).
+INLINE_ONLY = {
+    "registry.ContractImplementation",
+    "registry.PassOffer",
+    "governance.LedgerNode",
+    "governance.LedgerHead",
+}
 
 MARKET_MODELS = [
     model for label in ("registry", "governance", "orchestration") for model in apps.get_app_config(label).get_models()
@@ -87,3 +92,18 @@ def test_records_are_read_only_even_for_a_superuser(admin_client, label):
     assert model.objects.filter(pk=obj.pk).exists()
     page = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
     assert 'name="_save"' not in page.content.decode()
+
+
+def test_ledger_entry_page_shows_its_inclusion_proof(admin_client):
+    from django.db import transaction
+
+    from governance.models import LedgerEntry
+    from governance.services import checkpoint_issue, ledger_append
+
+    with transaction.atomic():
+        for i in range(3):
+            ledger_append(kind="test.appended", actor="ada", subject=f"s:{i}", payload={"i": i})
+    checkpoint_issue()
+    entry = LedgerEntry.objects.get(index=1)
+    page = admin_client.get(reverse("admin:governance_ledgerentry_change", args=[entry.pk])).content.decode()
+    assert "in the checkpoint of size 3" in page and bytes(entry.leaf).decode() in page.replace("&quot;", '"')

@@ -1,4 +1,4 @@
-"""Governance writes (STYLE.md: every write is a service, one transaction each)."""
+"""Board membership: the `board` group, its members and the operator account."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group, Permission

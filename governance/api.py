@@ -1,0 +1,117 @@
+"""The public, read-only ledger API (DESIGN.md §5): checkpoint, key, entries and proofs."""
+
+import base64
+import json
+
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from governance import selectors
+from governance.log_key import log_signer
+from opm_site.errors import ErrorCode, OpmError
+
+
+class PlainTextRenderer(BaseRenderer):
+    """Notes and keys are published byte-exact as text; errors still render as JSON problems."""
+
+    media_type = "text/plain"
+    format = "txt"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if isinstance(data, str):
+            return data.encode("utf-8")
+        return json.dumps(data).encode("utf-8")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _int_param(request: Request, name: str, default: int | None = None) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        if default is None:
+            raise OpmError(ErrorCode.INVALID_RANGE, f"query parameter {name!r} is required")
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise OpmError(ErrorCode.INVALID_RANGE, f"query parameter {name!r} must be an integer, got {raw!r}") from None
+
+
+class PublicLedgerView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class CheckpointView(PublicLedgerView):
+    """The latest signed checkpoint, byte-exact (C2SP tlog-checkpoint as a signed note)."""
+
+    renderer_classes = [PlainTextRenderer]
+
+    def get(self, request: Request) -> Response:
+        checkpoint = selectors.latest_checkpoint()
+        if checkpoint is None:
+            raise OpmError(ErrorCode.LEDGER_EMPTY, "no checkpoint has been issued yet", status=404)
+        return Response(checkpoint.note)
+
+
+class VerifierKeyView(PublicLedgerView):
+    """The log's verifier key in note format: <name>+<key ID>+<base64 key>."""
+
+    renderer_classes = [PlainTextRenderer]
+
+    def get(self, request: Request) -> Response:
+        return Response(log_signer().verifier.vkey + "\n")
+
+
+class EntriesView(PublicLedgerView):
+    """Entries start <= index < end with their exact leaf bytes (end defaults to one page or the size)."""
+
+    def get(self, request: Request) -> Response:
+        start = _int_param(request, "start", 0)
+        size = selectors.ledger_size()
+        end = _int_param(request, "end", min(size, max(start, 0) + selectors.MAX_ENTRIES_PER_PAGE))
+        entries = selectors.ledger_entries(start=start, end=end)
+        return Response(
+            {
+                "start": start,
+                "end": end,
+                "tree_size": size,
+                "entries": [
+                    {"index": e.index, "leaf": json.loads(bytes(e.leaf)), "leaf_b64": _b64(bytes(e.leaf))}
+                    for e in entries
+                ],
+            }
+        )
+
+
+class InclusionProofView(PublicLedgerView):
+    """RFC 9162 inclusion proof of entry `index` in the tree of `tree_size` (default: the whole log)."""
+
+    def get(self, request: Request) -> Response:
+        index = _int_param(request, "index")
+        tree_size = _int_param(request, "tree_size", selectors.ledger_size())
+        entry, size, hashes = selectors.inclusion_proof(index=index, tree_size=tree_size)
+        return Response(
+            {
+                "index": index,
+                "tree_size": size,
+                "leaf_hash": _b64(bytes(entry.leaf_hash)),
+                "hashes": [_b64(h) for h in hashes],
+            }
+        )
+
+
+class ConsistencyProofView(PublicLedgerView):
+    """RFC 9162 consistency proof between the trees of sizes `first` and `second`."""
+
+    def get(self, request: Request) -> Response:
+        first = _int_param(request, "first")
+        second = _int_param(request, "second")
+        hashes = selectors.consistency_proof(first=first, second=second)
+        return Response({"first": first, "second": second, "hashes": [_b64(h) for h in hashes]})

@@ -1,0 +1,72 @@
+"""Governance reads: the ledger's size, entries, roots, proofs and checkpoints (O(log n) reads each)."""
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from adapters.ledger import merkle
+from governance.ledger_store import read_nodes
+from governance.models import Checkpoint, LedgerEntry, LedgerHead
+from opm_site.errors import ErrorCode, OpmError
+
+MAX_ENTRIES_PER_PAGE = 1000
+
+
+def _range_error(detail: str) -> OpmError:
+    return OpmError(ErrorCode.INVALID_RANGE, detail, status=400)
+
+
+def ledger_size() -> int:
+    head = LedgerHead.objects.filter(pk=1).only("size").first()
+    return head.size if head else 0
+
+
+def ledger_root(size: int) -> bytes:
+    """MTH of the first `size` entries, from stored subtree hashes."""
+    return merkle.tree_hash(size, read_nodes)
+
+
+def ledger_entries(*, start: int, end: int) -> QuerySet[LedgerEntry]:
+    """Entries with start <= index < end; the range must lie in the log and hold at most a page."""
+    size = ledger_size()
+    if start < 0 or end < 0:
+        raise _range_error("start and end must be non-negative")
+    if start > end:
+        raise _range_error(f"start ({start}) is greater than end ({end})")
+    if end > size:
+        raise _range_error(f"end ({end}) is beyond the log's size ({size})")
+    if end - start > MAX_ENTRIES_PER_PAGE:
+        raise _range_error(f"at most {MAX_ENTRIES_PER_PAGE} entries per request (asked for {end - start})")
+    return LedgerEntry.objects.filter(index__gte=start, index__lt=end).order_by("index")
+
+
+def inclusion_proof(*, index: int, tree_size: int | None = None) -> tuple[LedgerEntry, int, list[bytes]]:
+    """(entry, tree size, RFC 9162 inclusion proof of entry `index` in the tree of that size)."""
+    size = ledger_size()
+    tree_size = size if tree_size is None else tree_size
+    if tree_size < 1 or tree_size > size:
+        raise _range_error(f"tree_size must be between 1 and the log's size ({size}), got {tree_size}")
+    if not 0 <= index < tree_size:
+        raise _range_error(f"index must be between 0 and tree_size - 1 ({tree_size - 1}), got {index}")
+    entry = LedgerEntry.objects.get(index=index)
+    return entry, tree_size, merkle.inclusion_proof(index, tree_size, read_nodes)
+
+
+def consistency_proof(*, first: int, second: int) -> list[bytes]:
+    """RFC 9162 consistency proof between the trees of sizes `first` and `second`."""
+    size = ledger_size()
+    if first < 1 or second < 1:
+        raise _range_error("first and second must be at least 1")
+    if first > second:
+        raise _range_error(f"first ({first}) is greater than second ({second})")
+    if second > size:
+        raise _range_error(f"second ({second}) is beyond the log's size ({size})")
+    return merkle.consistency_proof(first, second, read_nodes)
+
+
+def checkpoints() -> QuerySet[Checkpoint]:
+    """Every checkpoint this log ever issued, oldest first."""
+    return Checkpoint.objects.filter(origin=settings.OPM_LOG_ORIGIN).order_by("size")
+
+
+def latest_checkpoint() -> Checkpoint | None:
+    return checkpoints().order_by("-size").first()

@@ -1,0 +1,156 @@
+"""Appending to the ledger and issuing checkpoints (DESIGN.md §5).
+
+`ledger_append` runs inside the caller's transaction, so a change and its entry commit or roll back
+together. Appenders serialise on the LedgerHead row (SELECT ... FOR UPDATE on PostgreSQL; SQLite
+serialises writers itself, our connections open IMMEDIATE transactions), so indexes are gapless and
+the tree never forks. Each append writes the leaf and the O(log n) subtree hashes it completes.
+"""
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import rfc8785
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from adapters.ledger.checkpoint import Checkpoint as CheckpointBody
+from adapters.ledger.checkpoint import sign_checkpoint
+from adapters.ledger.export import encode_leaf
+from adapters.ledger.merkle import leaf_hash, stored_hashes_for_append_many, tree_hash
+from governance.ledger_store import read_nodes
+from governance.log_key import log_signer
+from governance.models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
+from opm_site.errors import ErrorCode, OpmError
+
+KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+"""Entry kinds are dotted and stable (`budget.charged`): add kinds, never rename one."""
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    """One entry to append: what happened (`kind`), who did it, to what, and the details."""
+
+    kind: str
+    actor: str
+    subject: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _time_string(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _check(record: LedgerRecord) -> None:
+    if not KIND_PATTERN.fullmatch(record.kind):
+        raise OpmError(ErrorCode.INVALID_ENTRY, f"ledger kind {record.kind!r} is not dotted lower case")
+    for name in ("actor", "subject"):
+        value = getattr(record, name)
+        if not isinstance(value, str) or not value or len(value) > 200:
+            raise OpmError(ErrorCode.INVALID_ENTRY, f"ledger {name} must be a non-empty string of at most 200 chars")
+    if not isinstance(record.payload, Mapping):
+        raise OpmError(ErrorCode.INVALID_ENTRY, "ledger payload must be a JSON object")
+
+
+def _lock_head() -> LedgerHead:
+    """The head row, locked for the rest of the transaction; created on the first append ever."""
+    head = LedgerHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        LedgerHead.objects.bulk_create([LedgerHead(pk=1, size=0)], ignore_conflicts=True)
+        head = LedgerHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def ledger_append_many(records: Sequence[LedgerRecord]) -> list[LedgerEntry]:
+    """Append records as consecutive entries in the current transaction (one lock, one batch of rows)."""
+    for record in records:
+        _check(record)
+    if not records:
+        return []
+    with transaction.atomic():
+        head = _lock_head()
+        start = head.size
+        moment = timezone.now()
+        time = _time_string(moment)
+        entries = []
+        for offset, record in enumerate(records):
+            document = {
+                "index": start + offset,
+                "time": time,
+                "kind": record.kind,
+                "actor": record.actor,
+                "subject": record.subject,
+                "payload": dict(record.payload),
+            }
+            try:
+                leaf = encode_leaf(document)
+            except (rfc8785.CanonicalizationError, TypeError) as exc:
+                raise OpmError(ErrorCode.INVALID_ENTRY, f"ledger payload is not canonical JSON: {exc}") from None
+            entries.append(
+                LedgerEntry(
+                    index=start + offset,
+                    time=moment,
+                    kind=record.kind,
+                    actor=record.actor,
+                    subject=record.subject,
+                    payload=document["payload"],
+                    leaf=leaf,
+                    leaf_hash=leaf_hash(leaf),
+                )
+            )
+        rows = stored_hashes_for_append_many(start, [entry.leaf for entry in entries], read_nodes)
+        LedgerEntry.objects.bulk_create(entries)
+        LedgerNode.objects.bulk_create([LedgerNode(level=lv, index=ix, hash=h) for lv, ix, h in rows])
+        head.size = start + len(records)
+        head.save(update_fields=["size"])
+        transaction.on_commit(_schedule_checkpoint, robust=True)
+    return entries
+
+
+def ledger_append(*, kind: str, actor: str, subject: str, payload: Mapping[str, Any]) -> LedgerEntry:
+    """Append one entry in the caller's transaction; see the module docstring for the guarantees."""
+    return ledger_append_many([LedgerRecord(kind=kind, actor=actor, subject=subject, payload=payload)])[0]
+
+
+def _schedule_checkpoint() -> None:
+    from governance.tasks import checkpoint_if_due
+
+    checkpoint_if_due.enqueue()
+
+
+def checkpoint_issue() -> Checkpoint:
+    """Sign and keep a checkpoint of the log as it is now; the same size again returns the stored one."""
+    signer = log_signer()
+    origin = settings.OPM_LOG_ORIGIN
+    with transaction.atomic():
+        head = LedgerHead.objects.filter(pk=1).first()
+        size = head.size if head else 0
+        existing = Checkpoint.objects.filter(origin=origin, size=size).first()
+        if existing:
+            return existing
+        root = tree_hash(size, read_nodes)
+        note = sign_checkpoint(CheckpointBody(origin, size, root), signer).decode("utf-8")
+        try:
+            with transaction.atomic():
+                return Checkpoint.objects.create(
+                    origin=origin, size=size, root_hash=root, note=note, issued_at=timezone.now()
+                )
+        except IntegrityError:  # a concurrent issuer signed the same size first
+            return Checkpoint.objects.get(origin=origin, size=size)
+
+
+def checkpoint_issue_if_due() -> Checkpoint | None:
+    """Issue a checkpoint unless the log has not grown or the last one is younger than the interval."""
+    latest = Checkpoint.objects.filter(origin=settings.OPM_LOG_ORIGIN).order_by("-size").first()
+    head = LedgerHead.objects.filter(pk=1).first()
+    size = head.size if head else 0
+    if latest is not None:
+        if latest.size >= size:
+            return None
+        age = (timezone.now() - latest.issued_at).total_seconds()
+        if age < settings.OPM_CHECKPOINT_INTERVAL:
+            return None
+    return checkpoint_issue()

@@ -1,0 +1,40 @@
+"""The domain's one exception base: a stable error code (part of the API contract), an HTTP status, extras.
+
+The API renders these as RFC 9457 problem details (opm_site.problems); commands turn them into
+CommandError; the admin reports them with message_user.
+"""
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    """Stable, documented error codes. Add codes; never rename one."""
+
+    INVALID_RANGE = "invalid_range"
+    INVALID_ENTRY = "invalid_entry"
+    LEDGER_EMPTY = "ledger_empty"
+    NOT_FOUND = "not_found"
+    VALIDATION_FAILED = "validation_failed"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    NOT_AUTHENTICATED = "not_authenticated"
+    PERMISSION_DENIED = "permission_denied"
+    THROTTLED = "throttled"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    NOT_ACCEPTABLE = "not_acceptable"
+    PARSE_ERROR = "parse_error"
+    SERVER_ERROR = "server_error"
+
+
+class OpmError(Exception):
+    """A failure the caller can act on, with its error code and HTTP status."""
+
+    status: int = 400
+
+    def __init__(self, code: ErrorCode, detail: str, *, status: int | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        if status is not None:
+            self.status = status
+        self.extra = extra

@@ -1,0 +1,85 @@
+"""RFC 9457 problem details for every API error, with the stable error code of opm_site.errors."""
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from opm_site.errors import ErrorCode, OpmError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://openpassmarket.example/problems/"
+
+_DRF_CODES = {
+    exceptions.ValidationError: ErrorCode.VALIDATION_FAILED,
+    exceptions.ParseError: ErrorCode.PARSE_ERROR,
+    exceptions.NotAuthenticated: ErrorCode.NOT_AUTHENTICATED,
+    exceptions.AuthenticationFailed: ErrorCode.NOT_AUTHENTICATED,
+    exceptions.PermissionDenied: ErrorCode.PERMISSION_DENIED,
+    exceptions.NotFound: ErrorCode.NOT_FOUND,
+    exceptions.MethodNotAllowed: ErrorCode.METHOD_NOT_ALLOWED,
+    exceptions.NotAcceptable: ErrorCode.NOT_ACCEPTABLE,
+    exceptions.UnsupportedMediaType: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    exceptions.Throttled: ErrorCode.THROTTLED,
+}
+
+
+def problem(code: ErrorCode, status_code: int, detail: str, **extra: Any) -> dict[str, Any]:
+    """The problem document: RFC 9457 members plus our `code` and any structured extras."""
+    return {
+        "type": PROBLEM_TYPE_BASE + code.value,
+        "title": code.value.replace("_", " ").capitalize(),
+        "status": status_code,
+        "detail": detail,
+        "code": code.value,
+        **extra,
+    }
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler first (it rolls the transaction back and sets headers), then our document."""
+    if isinstance(exc, OpmError):
+        exc = _as_api_exception(exc)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    code = getattr(exc, "opm_code", None) or next(
+        (code for cls, code in _DRF_CODES.items() if isinstance(exc, cls)), ErrorCode.SERVER_ERROR
+    )
+    extra = getattr(exc, "opm_extra", {})
+    if isinstance(exc, exceptions.ValidationError):
+        extra = {"errors": exc.detail}
+        detail = "The request is invalid."
+    else:
+        detail = str(exc.detail) if hasattr(exc, "detail") else str(exc)
+    response.data = problem(code, response.status_code, detail, **extra)
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def _as_api_exception(error: OpmError) -> exceptions.APIException:
+    api_error = exceptions.APIException(error.detail)
+    api_error.status_code = error.status
+    api_error.opm_code = error.code
+    api_error.opm_extra = error.extra
+    return api_error
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: problem details under /api/, Django's page elsewhere."""
+    if not request.path.startswith("/api/"):
+        return defaults.page_not_found(request, exception)
+    body = problem(ErrorCode.NOT_FOUND, status.HTTP_404_NOT_FOUND, f"No resource at {request.path}.")
+    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if not request.path.startswith("/api/"):
+        return defaults.server_error(request)
+    body = problem(ErrorCode.SERVER_ERROR, 500, "The server failed; the error was logged.")
+    return JsonResponse(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
