@@ -125,7 +125,7 @@ def _check_size(name: str, value: int) -> None:
 
 
 def _trailing_ones(n: int) -> int:
-    return ((n ^ (n + 1)).bit_length()) - 1
+    return (n ^ (n + 1)).bit_length() - 1
 
 
 def stored_hashes_for_append(n: int, leaf: bytes, read_hashes: HashReader) -> list[StoredHash]:

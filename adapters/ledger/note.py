@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Self
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -110,12 +111,12 @@ class Verifier:
             raise NoteError("not a valid Ed25519 public key") from None
 
     @classmethod
-    def from_public_key(cls, name: str, public_key: bytes) -> "Verifier":
+    def from_public_key(cls, name: str, public_key: bytes) -> Self:
         """The verifier for a raw 32-byte Ed25519 public key, with the recommended key ID."""
         return cls(name, key_id(name, public_key), public_key)
 
     @classmethod
-    def from_vkey(cls, vkey: str) -> "Verifier":
+    def from_vkey(cls, vkey: str) -> Self:
         """Parse ``<name>+<8 hex key ID>+<base64(0x01 || public key)>``; the ID must match."""
         name, kid, public_key = _parse_key_fields(vkey.split("+", 2), "verifier key")
         return cls(name, kid, public_key)
@@ -151,7 +152,7 @@ class Signer:
             raise NoteError("an Ed25519 private seed is 32 bytes")
 
     @classmethod
-    def from_skey(cls, skey: str) -> "Signer":
+    def from_skey(cls, skey: str) -> Self:
         """Parse ``PRIVATE+KEY+<name>+<8 hex key ID>+<base64(0x01 || seed)>``.
 
         The key ID is checked against the public key derived from the seed.

@@ -234,7 +234,7 @@ def _flip_and_verify(template: Path, path: Path, position: int, mask: int) -> No
             verify_export(copy)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_a_flipped_byte_in_any_file_is_detected(template: Path, data: st.DataObject) -> None:
     files = sorted(p.relative_to(template) for p in template.rglob("*") if p.is_file())
@@ -243,7 +243,7 @@ def test_a_flipped_byte_in_any_file_is_detected(template: Path, data: st.DataObj
     _flip_and_verify(template, path, position, data.draw(st.integers(1, 255), label="xor mask"))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_a_flipped_byte_in_the_entries_is_detected(template: Path, data: st.DataObject) -> None:
     size = (template / ENTRIES_FILE).stat().st_size
