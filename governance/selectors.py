@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 
 from adapters.ledger import merkle
 from governance.ledger_store import read_nodes
-from governance.models import Checkpoint, LedgerEntry, LedgerHead
+from governance.models import Checkpoint, LedgerEntry, LedgerHead, Policy, PolicyStatus, Proposal, ProposalStatus
 from opm_site.errors import ErrorCode, OpmError
 
 MAX_ENTRIES_PER_PAGE = 1000
@@ -70,3 +70,37 @@ def checkpoints() -> QuerySet[Checkpoint]:
 
 def latest_checkpoint() -> Checkpoint | None:
     return checkpoints().order_by("-size").first()
+
+
+def policy_active(*, kind: str) -> Policy | None:
+    return Policy.objects.filter(kind=kind, status=PolicyStatus.ACTIVE).first()
+
+
+def policy_diff(*, policy: Policy) -> list[tuple[str, object, object]]:
+    """(key, active value, this version's value) for every top-level key that differs from the active one."""
+    active = policy_active(kind=policy.kind)
+    old = active.document if active and active.pk != policy.pk else {}
+    keys = sorted(set(old) | set(policy.document))
+    missing = "—"
+    return [
+        (k, old.get(k, missing), policy.document.get(k, missing)) for k in keys if old.get(k) != policy.document.get(k)
+    ]
+
+
+def proposals_awaiting_vote(*, user) -> QuerySet[Proposal]:
+    """Open proposals the member may still vote on (not their own, not voted yet)."""
+    return (
+        Proposal.objects.filter(status=ProposalStatus.OPEN)
+        .exclude(proposer=user)
+        .exclude(votes__voter=user)
+        .select_related("proposer", "release", "contract", "policy")
+        .order_by("deadline")
+    )
+
+
+def proposals_recently_decided(*, limit: int = 10) -> QuerySet[Proposal]:
+    return (
+        Proposal.objects.exclude(status=ProposalStatus.OPEN)
+        .select_related("proposer", "release", "contract", "policy")
+        .order_by("-decided_at")[:limit]
+    )

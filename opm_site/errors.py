@@ -24,6 +24,24 @@ class ErrorCode(StrEnum):
     NOT_ACCEPTABLE = "not_acceptable"
     PARSE_ERROR = "parse_error"
     SERVER_ERROR = "server_error"
+    # registry and governance
+    INVALID_TRANSITION = "invalid_transition"
+    INVALID_MANIFEST = "invalid_manifest"
+    INVALID_CONTRACT = "invalid_contract"
+    INVALID_MESSAGE = "invalid_message"
+    INVALID_POLICY = "invalid_policy"
+    INVALID_VERSION = "invalid_version"
+    CONTRACT_NOT_APPROVED = "contract_not_approved"
+    UNKNOWN_PASS = "unknown_pass"
+    DEPENDENCY_CYCLE = "dependency_cycle"
+    PLAN_VIOLATES_EDGE = "plan_violates_edge"
+    CONFORMANCE_REQUIRED = "conformance_required"
+    NO_GOVERNANCE_POLICY = "no_governance_policy"
+    NOT_BOARD_MEMBER = "not_board_member"
+    SELF_VOTE = "self_vote"
+    DOUBLE_VOTE = "double_vote"
+    PROPOSAL_CLOSED = "proposal_closed"
+    DUPLICATE_PROPOSAL = "duplicate_proposal"
 
 
 class OpmError(Exception):

@@ -4,10 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-admin.site.site_header = "OpenPassMarket governance"
-admin.site.site_title = "OpenPassMarket"
-admin.site.index_title = "Board workplace"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/ledger/", include("governance.urls")),

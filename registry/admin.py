@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from opm_site.admin import ReadOnlyModelAdmin
+from governance import services as governance_services
+from opm_site.admin import ReadOnlyModelAdmin, run_service
 
 from .models import (
     AdapterRelease,
@@ -16,16 +17,36 @@ from .models import (
 )
 
 
-class ContractImplementationInline(admin.TabularInline):
+class ManifestEdgeInline(admin.TabularInline):
+    """Edges come from the submitted manifest and never change."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ContractImplementationInline(ManifestEdgeInline):
     model = ContractImplementation
-    extra = 0
-    autocomplete_fields = ["contract"]
 
 
-class PassOfferInline(admin.TabularInline):
+class PassOfferInline(ManifestEdgeInline):
     model = PassOffer
-    extra = 0
-    autocomplete_fields = ["pass_spec"]
+
+
+def _propose(modeladmin, request, queryset, kind: str, field: str) -> None:
+    """Open one proposal per selected object; each refusal is reported with its error code."""
+    for obj in queryset:
+        run_service(
+            modeladmin,
+            request,
+            lambda o=obj: governance_services.proposal_open(kind=kind, proposer=request.user, **{field: o}),
+            f"Opened a proposal to {kind.replace('_', ' ')}: {obj}.",
+        )
 
 
 @admin.register(Contract)
@@ -34,6 +55,14 @@ class ContractAdmin(admin.ModelAdmin):
     list_filter = ["status", "name"]
     search_fields = ["name", "version", "description"]
     readonly_fields = ["status", "approved_at", "created_at"]
+    actions = ["propose_approval"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)  # versions are immutable
+
+    @admin.action(description="Propose approving the selected contract versions")
+    def propose_approval(self, request, queryset):
+        _propose(self, request, queryset, "approve_contract", "contract")
 
 
 @admin.register(ContractSupersession)
@@ -65,8 +94,42 @@ class AdapterReleaseAdmin(admin.ModelAdmin):
     list_display = ["name", "version", "vendor", "toolchain", "toolchain_version", "state", "submitted_at"]
     list_filter = ["state", "toolchain", "vendor"]
     search_fields = ["name", "version", "vendor", "artifact_digest"]
-    readonly_fields = ["state", "state_changed_at", "submitted_at"]
+    readonly_fields = [
+        "name",
+        "version",
+        "vendor",
+        "toolchain",
+        "toolchain_version",
+        "manifest",
+        "artifact_digest",
+        "state",
+        "state_changed_at",
+        "submitted_at",
+    ]
     inlines = [ContractImplementationInline, PassOfferInline]
+    actions = ["propose_approval", "propose_suspension", "propose_reinstatement", "propose_revocation"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # vendors submit releases with a manifest through the API (release_submit)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Propose approving the selected releases")
+    def propose_approval(self, request, queryset):
+        _propose(self, request, queryset, "approve_release", "release")
+
+    @admin.action(description="Propose suspending the selected releases")
+    def propose_suspension(self, request, queryset):
+        _propose(self, request, queryset, "suspend_release", "release")
+
+    @admin.action(description="Propose reinstating the selected releases")
+    def propose_reinstatement(self, request, queryset):
+        _propose(self, request, queryset, "reinstate_release", "release")
+
+    @admin.action(description="Propose revoking the selected releases")
+    def propose_revocation(self, request, queryset):
+        _propose(self, request, queryset, "revoke_release", "release")
 
 
 @admin.register(ConformanceRun)

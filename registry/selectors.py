@@ -1,8 +1,13 @@
 """Registry reads (STYLE.md: every read is a selector)."""
 
+from collections.abc import Sequence
+
+import semantic_version
 from django.db.models import Count, QuerySet
 
-from .models import AdapterRelease, PassSpec
+from opm_site.errors import ErrorCode, OpmError
+
+from .models import AdapterRelease, ConformanceRun, Contract, ContractStatus, PassSpec, ReleaseState
 
 
 def pass_catalogue(*, toolchain: str, available_only: bool = True) -> QuerySet[PassSpec]:
@@ -21,3 +26,34 @@ def release_counts_by_state() -> dict[str, int]:
     """How many adapter releases are in each lifecycle state."""
     rows = AdapterRelease.objects.values("state").annotate(n=Count("id"))
     return {row["state"]: row["n"] for row in rows}
+
+
+def releases_discover(
+    *, contract: str, toolchain: str | None = None, passes: Sequence[str] = ()
+) -> QuerySet[AdapterRelease]:
+    """Approved releases implementing an approved contract compatible with `name@<npm range>` (e.g.
+    `opm-adapter@^1.2`), for a toolchain, offering every pass in `passes`."""
+    name, _, spec_text = contract.partition("@")
+    try:
+        spec = semantic_version.NpmSpec(spec_text or "*")
+    except ValueError:
+        raise OpmError(ErrorCode.INVALID_VERSION, f"{spec_text!r} is not a semver range (e.g. ^1.2)") from None
+    compatible = [
+        c.pk
+        for c in Contract.objects.filter(name=name, status=ContractStatus.APPROVED)
+        if semantic_version.Version(c.version) in spec
+    ]
+    releases = AdapterRelease.objects.filter(state=ReleaseState.APPROVED, contracts__in=compatible).distinct()
+    if toolchain:
+        releases = releases.filter(toolchain=toolchain)
+    for name in set(passes):
+        releases = releases.filter(passes__name=name)
+    return releases.prefetch_related("contracts").order_by("name", "version")
+
+
+def release_latest_conformance(*, release: AdapterRelease) -> list[ConformanceRun]:
+    """The latest conformance run per contract this release implements."""
+    latest: dict[int, ConformanceRun] = {}
+    for run in release.conformance_runs.select_related("contract").order_by("-finished_at", "-pk"):
+        latest.setdefault(run.contract_id, run)
+    return list(latest.values())

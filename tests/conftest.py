@@ -13,9 +13,15 @@ def _skip_postgres_only(request):
 
 
 @pytest.fixture(autouse=True)
-def _fast_checkpoints(settings):
-    """Appends in tests schedule checkpoints through the immediate tasks backend, rate-limited as configured."""
+def _fast_checkpoints(settings, monkeypatch):
+    """Appends in tests schedule checkpoints through the immediate tasks backend, rate-limited as configured;
+    each test starts with the process-local rate limit reset."""
+    import math
+
+    from governance.services import ledger
+
     settings.OPM_CHECKPOINT_INTERVAL = 3600
+    monkeypatch.setattr(ledger, "_last_scheduled", -math.inf)
 
 
 _original_flush = flush.Command.handle

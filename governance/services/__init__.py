@@ -2,6 +2,8 @@
 
 from .board import BOARD_GROUP, board_group_ensure, board_member_ensure, operator_ensure
 from .ledger import LedgerRecord, checkpoint_issue, checkpoint_issue_if_due, ledger_append, ledger_append_many
+from .policies import policy_activate, policy_bootstrap, policy_create
+from .proposals import is_board_member, proposal_open, proposal_vote, proposals_expire, tally_of
 
 __all__ = [
     "BOARD_GROUP",
@@ -10,7 +12,15 @@ __all__ = [
     "board_member_ensure",
     "checkpoint_issue",
     "checkpoint_issue_if_due",
+    "is_board_member",
     "ledger_append",
     "ledger_append_many",
     "operator_ensure",
+    "policy_activate",
+    "policy_bootstrap",
+    "policy_create",
+    "proposal_open",
+    "proposal_vote",
+    "proposals_expire",
+    "tally_of",
 ]

@@ -7,7 +7,9 @@ the tree never forks. Each append writes the leaf and the O(log n) subtree hashe
 """
 
 import datetime as dt
+import math
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +55,10 @@ def _check(record: LedgerRecord) -> None:
             raise OpmError(ErrorCode.INVALID_ENTRY, f"ledger {name} must be a non-empty string of at most 200 chars")
     if not isinstance(record.payload, Mapping):
         raise OpmError(ErrorCode.INVALID_ENTRY, "ledger payload must be a JSON object")
+    try:  # before the transaction is touched: a bad payload must not doom the caller's transaction
+        rfc8785.dumps(dict(record.payload))
+    except (rfc8785.CanonicalizationError, TypeError) as exc:
+        raise OpmError(ErrorCode.INVALID_ENTRY, f"ledger payload is not canonical JSON: {exc}") from None
 
 
 def _lock_head() -> LedgerHead:
@@ -70,7 +76,8 @@ def ledger_append_many(records: Sequence[LedgerRecord]) -> list[LedgerEntry]:
         _check(record)
     if not records:
         return []
-    with transaction.atomic():
+    # No savepoint: an append that fails must fail the caller's change too, and it saves two round trips.
+    with transaction.atomic(savepoint=False):
         head = _lock_head()
         start = head.size
         moment = timezone.now()
@@ -85,10 +92,7 @@ def ledger_append_many(records: Sequence[LedgerRecord]) -> list[LedgerEntry]:
                 "subject": record.subject,
                 "payload": dict(record.payload),
             }
-            try:
-                leaf = encode_leaf(document)
-            except (rfc8785.CanonicalizationError, TypeError) as exc:
-                raise OpmError(ErrorCode.INVALID_ENTRY, f"ledger payload is not canonical JSON: {exc}") from None
+            leaf = encode_leaf(document)
             entries.append(
                 LedgerEntry(
                     index=start + offset,
@@ -115,7 +119,16 @@ def ledger_append(*, kind: str, actor: str, subject: str, payload: Mapping[str, 
     return ledger_append_many([LedgerRecord(kind=kind, actor=actor, subject=subject, payload=payload)])[0]
 
 
+_last_scheduled = -math.inf
+
+
 def _schedule_checkpoint() -> None:
+    """Enqueue the checkpoint task at most once per interval per process; the task re-checks the database."""
+    global _last_scheduled
+    now = time.monotonic()
+    if now - _last_scheduled < settings.OPM_CHECKPOINT_INTERVAL:
+        return
+    _last_scheduled = now
     from governance.tasks import checkpoint_if_due
 
     checkpoint_if_due.enqueue()

@@ -1,4 +1,4 @@
-"""Registry writes (STYLE.md: every write is a service, one transaction each)."""
+"""The pass catalogue, synced from the toolchains' own registries."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -7,7 +7,7 @@ from typing import Protocol
 from django.db import transaction
 from django.utils import timezone
 
-from .models import PassKind, PassSpec, Toolchain
+from registry.models import PassKind, PassSpec, Toolchain
 
 
 class CatalogueEntry(Protocol):

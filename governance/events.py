@@ -1,0 +1,149 @@
+"""One small writer per ledger entry kind, so every payload's shape is defined in one place (STYLE.md).
+
+Each is called by the service that makes the change, inside its transaction.
+"""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from governance.models import LedgerEntry, Policy, Proposal, Vote
+from governance.services.ledger import ledger_append
+from registry.models import AdapterRelease, ConformanceRun, Contract
+
+SYSTEM = "system"
+
+
+def actor_of(user: AbstractBaseUser | None) -> str:
+    """`user:<name>` for people, `system` for the orchestrator and deadlines."""
+    return f"user:{user.get_username()}" if user is not None else SYSTEM
+
+
+def _release(release: AdapterRelease) -> dict[str, Any]:
+    return {"id": release.pk, "name": release.name, "version": release.version, "toolchain": release.toolchain}
+
+
+def record_release_submitted(*, release: AdapterRelease, actor: str) -> LedgerEntry:
+    return ledger_append(
+        kind="release.submitted",
+        actor=actor,
+        subject=f"release:{release.pk}",
+        payload={
+            "release": _release(release),
+            "vendor": release.vendor,
+            "artifact_digest": release.artifact_digest,
+            "contracts": sorted(str(c) for c in release.contracts.all()),
+            "passes": sorted(release.passes.values_list("name", flat=True)),
+        },
+    )
+
+
+def record_release_state_changed(
+    *, release: AdapterRelease, from_state: str, to_state: str, actor: str, proposal: Proposal | None, reason: str
+) -> LedgerEntry:
+    return ledger_append(
+        kind="release.state_changed",
+        actor=actor,
+        subject=f"release:{release.pk}",
+        payload={
+            "release": _release(release),
+            "from": from_state,
+            "to": to_state,
+            "proposal": proposal.pk if proposal else None,
+            "reason": reason,
+        },
+    )
+
+
+def record_contract_approved(*, contract: Contract, proposal: Proposal) -> LedgerEntry:
+    return ledger_append(
+        kind="contract.approved",
+        actor=SYSTEM,
+        subject=f"contract:{contract.pk}",
+        payload={
+            "contract": str(contract),
+            "proposal": proposal.pk,
+            "supersedes": sorted(map(str, contract.supersedes.all())),
+        },
+    )
+
+
+def record_conformance_recorded(*, run: ConformanceRun, actor: str) -> LedgerEntry:
+    return ledger_append(
+        kind="conformance.recorded",
+        actor=actor,
+        subject=f"release:{run.release_id}",
+        payload={
+            "run": run.pk,
+            "release": _release(run.release),
+            "contract": str(run.contract),
+            "verdict": run.verdict,
+            "harness_version": run.harness_version,
+        },
+    )
+
+
+def record_proposal_opened(*, proposal: Proposal) -> LedgerEntry:
+    return ledger_append(
+        kind="proposal.opened",
+        actor=actor_of(proposal.proposer),
+        subject=f"proposal:{proposal.pk}",
+        payload={
+            "proposal": proposal.pk,
+            "kind": proposal.kind,
+            "target": proposal_target(proposal),
+            "governance_policy": proposal.governance_policy_id,
+            "deadline": proposal.deadline.isoformat(),
+            "rationale": proposal.rationale,
+        },
+    )
+
+
+def record_vote_cast(*, vote: Vote) -> LedgerEntry:
+    return ledger_append(
+        kind="vote.cast",
+        actor=actor_of(vote.voter),
+        subject=f"proposal:{vote.proposal_id}",
+        payload={"proposal": vote.proposal_id, "choice": vote.choice, "comment": vote.comment},
+    )
+
+
+def record_proposal_decided(*, proposal: Proposal, tally: dict[str, int]) -> LedgerEntry:
+    return ledger_append(
+        kind="proposal.decided",
+        actor=SYSTEM,
+        subject=f"proposal:{proposal.pk}",
+        payload={
+            "proposal": proposal.pk,
+            "kind": proposal.kind,
+            "target": proposal_target(proposal),
+            "outcome": proposal.status,
+            "reason": proposal.decision_reason,
+            "tally": tally,
+        },
+    )
+
+
+def record_policy_activated(
+    *, policy: Policy, retired: Policy | None, proposal: Proposal | None, actor: str
+) -> LedgerEntry:
+    return ledger_append(
+        kind="policy.activated",
+        actor=actor,
+        subject=f"policy:{policy.kind}",
+        payload={
+            "kind": policy.kind,
+            "version": policy.version,
+            "document": policy.document,
+            "retired_version": retired.version if retired else None,
+            "proposal": proposal.pk if proposal else None,
+        },
+    )
+
+
+def proposal_target(proposal: Proposal) -> str:
+    if proposal.release_id:
+        return f"release:{proposal.release_id}"
+    if proposal.contract_id:
+        return f"contract:{proposal.contract_id}"
+    return f"policy:{proposal.policy_id}"

@@ -1,0 +1,59 @@
+"""The JSON Schema of each policy kind, and the documents the demo proposes first."""
+
+from typing import Any
+
+POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "governance": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["quorum", "threshold", "deadline_days"],
+        "properties": {
+            "quorum": {"type": "integer", "minimum": 1, "description": "Votes (any choice) needed to decide."},
+            "threshold": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["numerator", "denominator"],
+                "properties": {
+                    "numerator": {"type": "integer", "minimum": 1},
+                    "denominator": {"type": "integer", "minimum": 1},
+                },
+                "description": "Share of yes among yes+no votes needed to accept, as an exact fraction.",
+            },
+            "deadline_days": {"type": "number", "exclusiveMinimum": 0, "maximum": 365},
+        },
+    },
+    "privacy": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["epsilon", "delta", "clip_bound", "min_noise_multiplier", "participant_may_tighten"],
+        "properties": {
+            "epsilon": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+            "delta": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+            "clip_bound": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+            "min_noise_multiplier": {"type": "number", "exclusiveMinimum": 0},
+            "participant_may_tighten": {"type": "boolean"},
+        },
+    },
+    "orchestration": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["min_margin", "min_participants", "confidence"],
+        "properties": {
+            "min_margin": {"type": "number", "minimum": 0, "maximum": 1},
+            "min_participants": {"type": "integer", "minimum": 1},
+            "confidence": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        },
+    },
+}
+
+DEFAULT_DOCUMENTS: dict[str, dict[str, Any]] = {
+    "governance": {"quorum": 3, "threshold": {"numerator": 2, "denominator": 3}, "deadline_days": 7},
+    "privacy": {
+        "epsilon": 1.0,
+        "delta": 1e-6,
+        "clip_bound": 0.1,
+        "min_noise_multiplier": 1.0,
+        "participant_may_tighten": True,
+    },
+    "orchestration": {"min_margin": 0.01, "min_participants": 2, "confidence": 0.95},
+}

@@ -1,0 +1,27 @@
+"""The admin site with the board dashboard on its index page."""
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+
+from governance import selectors as governance_selectors
+from governance.services import is_board_member, proposals_expire
+from registry import selectors as registry_selectors
+
+
+class OpmAdminSite(admin.AdminSite):
+    site_header = "OpenPassMarket governance"
+    site_title = "OpenPassMarket"
+    index_title = "Board workplace"
+
+    def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        proposals_expire()  # deadlines pass without anyone voting; the dashboard never shows stale ones as open
+        context = {
+            "is_board_member": is_board_member(request.user),
+            "awaiting_vote": governance_selectors.proposals_awaiting_vote(user=request.user)[:20],
+            "recently_decided": governance_selectors.proposals_recently_decided(limit=10),
+            "releases_by_state": sorted(registry_selectors.release_counts_by_state().items()),
+            "latest_checkpoint": governance_selectors.latest_checkpoint(),
+            "ledger_size": governance_selectors.ledger_size(),
+            **(extra_context or {}),
+        }
+        return super().index(request, extra_context=context)
