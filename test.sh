@@ -38,6 +38,13 @@ if ! command -v go >/dev/null 2>&1 || [ ! -d /usr/share/gocode/src/golang.org/x/
   fi
 fi
 
+# The board's end-to-end test drives Debian's Chromium (Playwright cannot download its own browser here).
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  step "installing Debian's chromium (browser end-to-end test)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 \
+    || echo "warning: could not install chromium; the browser test will be skipped" >&2
+fi
+
 step "ruff check"
 .venv/bin/ruff check . || fail "ruff check"
 

@@ -4,6 +4,8 @@ from django.db import connections
 
 from governance.triggers import sqlite_create_statements, sqlite_drop_statements
 
+pytest_plugins = ["tests.governance.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _skip_postgres_only(request):

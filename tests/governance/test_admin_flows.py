@@ -7,8 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from governance.models import LedgerEntry, Policy, Proposal
-
-from .conftest import pass_conformance
+from tests.governance.fixtures import pass_conformance
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ from governance.services import policy_create, proposal_open, proposal_vote, pro
 from opm_site.errors import ErrorCode, OpmError
 from registry.models import ContractStatus
 from registry.services import contract_create
-
-from .conftest import pass_conformance
+from tests.governance.fixtures import pass_conformance
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from opm_site.errors import ErrorCode, OpmError
 from registry.contract_defs import ADAPTER_CONTRACT_SCHEMAS
 from registry.models import PassSpec
 from registry.services import conformance_record, contract_create, contract_mark_approved, release_submit
-from tests.governance.conftest import make_manifest
+from tests.governance.fixtures import make_manifest
 
 
 @pytest.mark.postgres

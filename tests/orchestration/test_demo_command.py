@@ -58,3 +58,21 @@ def test_demo_syncs_the_real_pass_catalogue(var_dir, capsys):
     call_command("demo")
     out = capsys.readouterr().out
     assert "llvm 22." in out and "'llvm':" in out
+
+
+def test_demo_runs_the_board_through_quorum_decisions(var_dir, capsys):
+    from governance.models import LedgerEntry, Policy
+    from registry.models import Contract
+
+    call_command("demo", "--skip-passes")
+    out = capsys.readouterr().out
+    assert Contract.objects.get(name="opm-adapter").status == "approved"
+    assert set(Policy.objects.filter(status="active").values_list("kind", flat=True)) == {
+        "governance",
+        "privacy",
+        "orchestration",
+    }
+    assert LedgerEntry.objects.filter(kind="proposal.decided").count() == 3
+    assert "ledger OK" in out
+    call_command("demo", "--skip-passes")  # a second run decides nothing twice
+    assert LedgerEntry.objects.filter(kind="proposal.decided").count() == 3

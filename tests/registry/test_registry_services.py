@@ -18,7 +18,7 @@ from registry.services import (
     release_submit,
     release_transition,
 )
-from tests.governance.conftest import make_manifest
+from tests.governance.fixtures import make_manifest
 
 pytestmark = pytest.mark.django_db
 

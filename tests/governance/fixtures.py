@@ -1,3 +1,5 @@
+"""Board, contract and release fixtures shared by the governance, registry and end-to-end tests."""
+
 import pytest
 from django.utils import timezone
 
