@@ -1,11 +1,31 @@
 """The Graph of Contracts (DESIGN.md §3, registry): contracts, passes, adapter releases and their edges."""
 
+import pgtrigger
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 
 from opm_site.constraints import choices_check
+
+# The release lifecycle (DESIGN.md §3): rejected and revoked are final. registry.services.releases walks
+# this table; the database refuses any other state change (pgtrigger here, SQLite triggers by migration).
+RELEASE_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "submitted": ("in_review",),
+    "in_review": ("approved", "rejected"),
+    "approved": ("suspended", "revoked"),
+    "suspended": ("approved", "revoked"),
+    "rejected": (),
+    "revoked": (),
+}
+
+
+def _allowed_transition() -> pgtrigger.Q:
+    allowed = pgtrigger.Q(old__state=pgtrigger.F("new__state"))
+    for source, targets in RELEASE_TRANSITIONS.items():
+        for target in targets:
+            allowed |= pgtrigger.Q(old__state=source, new__state=target)
+    return allowed
 
 
 class Toolchain(models.TextChoices):
@@ -179,6 +199,15 @@ class AdapterRelease(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["toolchain", "state"], name="release_toolchain_state")]
+        triggers = [
+            pgtrigger.Trigger(
+                name="release_valid_transition",
+                operation=pgtrigger.Update,
+                when=pgtrigger.Before,
+                condition=~_allowed_transition(),
+                func="RAISE EXCEPTION 'invalid release transition: % -> %', OLD.state, NEW.state;",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.version} ({self.toolchain})"

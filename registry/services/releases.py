@@ -8,26 +8,18 @@ from django.utils import timezone
 from governance import events
 from opm_site.errors import ErrorCode, OpmError
 from registry.models import (
+    RELEASE_TRANSITIONS,
     AdapterRelease,
     Contract,
     ContractImplementation,
     ContractStatus,
     PassOffer,
     PassSpec,
-    ReleaseState,
 )
 from registry.schemas import schema_errors
 
-S = ReleaseState
-TRANSITIONS: dict[str, frozenset[str]] = {
-    S.SUBMITTED: frozenset({S.IN_REVIEW}),
-    S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED}),
-    S.APPROVED: frozenset({S.SUSPENDED, S.REVOKED}),
-    S.SUSPENDED: frozenset({S.APPROVED, S.REVOKED}),
-    S.REJECTED: frozenset(),
-    S.REVOKED: frozenset(),
-}
-"""The release lifecycle (DESIGN.md §3); rejected and revoked are final."""
+TRANSITIONS: dict[str, frozenset[str]] = {state: frozenset(to) for state, to in RELEASE_TRANSITIONS.items()}
+"""The release lifecycle (DESIGN.md §3), as registry.models declares it for the database triggers."""
 
 
 def _claimed_contracts(manifest: dict[str, Any]) -> list[Contract]:

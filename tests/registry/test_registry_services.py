@@ -133,8 +133,8 @@ def test_skipping_states_is_an_invalid_transition(start, target):
     spec("gvn")
     spec("licm")
     release = release_submit(manifest=make_manifest(), vendor="v", actor="a")
-    type(release).objects.filter(pk=release.pk).update(state=start)
-    release.refresh_from_db()
+    for state in {"submitted": [], "rejected": ["in_review", "rejected"]}[start]:
+        release_transition(release=release, to_state=state, actor="a")
     failure = error(lambda: release_transition(release=release, to_state=target, actor="a"))
     assert failure.code == ErrorCode.INVALID_TRANSITION and target in failure.detail
 
@@ -195,3 +195,22 @@ def test_discovery_with_semver_ranges_toolchain_and_passes():
     release_transition(release=releases["1.1.0"], to_state="suspended", actor="a")
     assert found(contract="opm-adapter@^1.2") == ["1.0.0"]  # suspended releases drop out at once
     assert error(lambda: found(contract="opm-adapter@^^1")).code == ErrorCode.INVALID_VERSION
+
+
+@pytest.mark.parametrize(
+    ("start", "target"), [("submitted", "approved"), ("revoked", "approved"), ("rejected", "in_review")]
+)
+def test_the_database_refuses_transitions_off_the_table(start, target):
+    from django.db import DatabaseError, connection, transaction
+
+    approved()
+    spec("gvn")
+    spec("licm")
+    release = release_submit(manifest=make_manifest(), vendor="v", actor="a")
+    with connection.cursor() as cursor:  # walk to `start` along allowed edges, as a superuser's raw SQL would
+        path = {"submitted": [], "revoked": ["in_review", "approved", "revoked"], "rejected": ["in_review", "rejected"]}
+        for state in path[start]:
+            cursor.execute("UPDATE registry_adapterrelease SET state = %s WHERE id = %s", [state, release.pk])
+    with pytest.raises(DatabaseError, match="invalid release transition"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE registry_adapterrelease SET state = %s WHERE id = %s", [target, release.pk])
