@@ -16,13 +16,14 @@ from typing import Any
 
 import rfc8785
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from adapters.ledger.checkpoint import Checkpoint as CheckpointBody
 from adapters.ledger.checkpoint import sign_checkpoint
 from adapters.ledger.export import encode_leaf
 from adapters.ledger.merkle import leaf_hash, stored_hashes_for_append_many, tree_hash
+from governance import ledger_store
 from governance.ledger_store import read_nodes
 from governance.log_key import log_signer
 from governance.models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
@@ -78,8 +79,13 @@ def ledger_append_many(records: Sequence[LedgerRecord]) -> list[LedgerEntry]:
         return []
     # No savepoint: an append that fails must fail the caller's change too, and it saves two round trips.
     with transaction.atomic(savepoint=False):
-        head = _lock_head()
-        start = head.size
+        postgres = connection.vendor == "postgresql"
+        if postgres:  # two or three round trips under the lock instead of five (benchmarks/ledger.py)
+            cursor = connection.cursor()
+            start = ledger_store.lock_head(cursor)
+        else:
+            head = _lock_head()
+            start = head.size
         moment = timezone.now()
         time = _time_string(moment)
         entries = []
@@ -105,11 +111,18 @@ def ledger_append_many(records: Sequence[LedgerRecord]) -> list[LedgerEntry]:
                     leaf_hash=leaf_hash(leaf),
                 )
             )
-        rows = stored_hashes_for_append_many(start, [entry.leaf for entry in entries], read_nodes)
-        LedgerEntry.objects.bulk_create(entries)
-        LedgerNode.objects.bulk_create([LedgerNode(level=lv, index=ix, hash=h) for lv, ix, h in rows])
-        head.size = start + len(records)
-        head.save(update_fields=["size"])
+        leaves = [entry.leaf for entry in entries]
+        rows = stored_hashes_for_append_many(start, leaves, read_nodes)
+        if postgres:
+            ids = ledger_store.write_appended(cursor, entries, rows, start + len(entries))
+            for entry, pk in zip(entries, ids, strict=True):
+                entry.pk = pk
+                entry._state.adding = False
+        else:
+            LedgerEntry.objects.bulk_create(entries)
+            LedgerNode.objects.bulk_create([LedgerNode(level=lv, index=ix, hash=h) for lv, ix, h in rows])
+            head.size = start + len(records)
+            head.save(update_fields=["size"])
         transaction.on_commit(_schedule_checkpoint, robust=True)
     return entries
 
