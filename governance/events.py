@@ -147,3 +147,36 @@ def proposal_target(proposal: Proposal) -> str:
     if proposal.contract_id:
         return f"contract:{proposal.contract_id}"
     return f"policy:{proposal.policy_id}"
+
+
+def record_budget_charged(*, charge, participant_name: str, limit_nano: int) -> LedgerEntry:
+    """Carries everything needed to audit a budget from the ledger alone (nano-rho integers)."""
+    return ledger_append(
+        kind="budget.charged",
+        actor=SYSTEM,
+        subject=f"participant:{participant_name}",
+        payload={
+            "participant": participant_name,
+            "task": charge.task_id,
+            "rho_nano": charge.rho_nano,
+            "spent_after_nano": charge.spent_after_nano,
+            "limit_nano": limit_nano,
+        },
+    )
+
+
+def record_budget_limit_set(*, budget, reason: str) -> LedgerEntry:
+    return ledger_append(
+        kind="budget.limit_set",
+        actor=SYSTEM,
+        subject=f"participant:{budget.participant.name}",
+        payload={
+            "participant": budget.participant.name,
+            "epsilon": budget.epsilon,
+            "delta": budget.delta,
+            "own_epsilon": budget.own_epsilon,
+            "limit_nano": budget.rho_limit_nano,
+            "spent_nano": budget.rho_spent_nano,
+            "reason": reason,
+        },
+    )

@@ -42,6 +42,11 @@ class ErrorCode(StrEnum):
     DOUBLE_VOTE = "double_vote"
     PROPOSAL_CLOSED = "proposal_closed"
     DUPLICATE_PROPOSAL = "duplicate_proposal"
+    # privacy budgets
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    NO_PRIVACY_POLICY = "no_privacy_policy"
+    TIGHTEN_NOT_ALLOWED = "tighten_not_allowed"
+    INVALID_CHARGE = "invalid_charge"
 
 
 class OpmError(Exception):

@@ -1,8 +1,10 @@
 """Orchestration admin: participants, deployments, budgets, plans and rounds; charges and signals read-only."""
 
 from django.contrib import admin
+from django.utils.html import format_html
 
 from opm_site.admin import ReadOnlyModelAdmin
+from orchestration.selectors import BudgetView, budget_charges
 
 from .models import (
     AdapterDeployment,
@@ -42,11 +44,59 @@ class LocalProblemAdmin(admin.ModelAdmin):
 
 
 @admin.register(PrivacyBudget)
-class PrivacyBudgetAdmin(admin.ModelAdmin):
-    list_display = ["participant", "epsilon", "delta", "rho_limit_nano", "rho_spent_nano", "updated_at"]
+class PrivacyBudgetAdmin(ReadOnlyModelAdmin):
+    """Budgets change only through services (policy activation, reservations); the page shows the burn-down."""
+
+    list_display = ["participant", "epsilon", "delta", "rho_limit_nano", "rho_spent_nano", "remaining_epsilon"]
     list_filter = ["policy"]
     search_fields = ["participant__name"]
-    readonly_fields = ["rho_limit_nano", "rho_spent_nano", "policy", "epsilon", "delta"]
+    fields = [
+        "participant",
+        "policy",
+        "epsilon",
+        "delta",
+        "own_epsilon",
+        "rho_limit_nano",
+        "rho_spent_nano",
+        "remaining_epsilon",
+        "burn_down",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="remaining epsilon")
+    def remaining_epsilon(self, budget: PrivacyBudget) -> str:
+        return f"{BudgetView(budget=budget, charges=0).remaining_epsilon:.4f} at delta {budget.delta:g}"
+
+    @admin.display(description="burn-down")
+    def burn_down(self, budget: PrivacyBudget) -> str:
+        """Remaining nano-rho after each charge, as an inline SVG (no plotting dependency on the server)."""
+        charges = list(budget_charges(budget=budget))
+        width, height, pad = 480, 160, 24
+        limit = max(budget.rho_limit_nano, 1)
+        remaining = [budget.rho_limit_nano] + [budget.rho_limit_nano - c.spent_after_nano for c in charges]
+        step = (width - 2 * pad) / max(len(remaining) - 1, 1)
+        points = " ".join(
+            f"{pad + i * step:.1f},{pad + (height - 2 * pad) * (1 - max(r, 0) / limit):.1f}"
+            for i, r in enumerate(remaining)
+        )
+        return format_html(
+            '<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
+            'aria-label="remaining budget after each charge" style="background:var(--darkened-bg)">'
+            '<line x1="{p}" y1="{p}" x2="{p}" y2="{b}" stroke="currentColor"/>'
+            '<line x1="{p}" y1="{b}" x2="{r}" y2="{b}" stroke="currentColor"/>'
+            '<polyline fill="none" stroke="#417690" stroke-width="2" points="{pts}"/>'
+            '<text x="{p}" y="14" font-size="11" fill="currentColor">{limit} nano-rho</text>'
+            '<text x="{r}" y="{t}" font-size="11" text-anchor="end" fill="currentColor">{n} charges</text></svg>',
+            w=width,
+            h=height,
+            p=pad,
+            b=height - pad,
+            r=width - pad,
+            t=height - 6,
+            pts=points,
+            limit=f"{budget.rho_limit_nano:,}",
+            n=len(charges),
+        )
 
 
 @admin.register(PrivacyCharge)

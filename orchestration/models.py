@@ -94,6 +94,9 @@ class PrivacyBudget(models.Model):
     delta = models.FloatField()
     rho_limit_nano = models.BigIntegerField()
     rho_spent_nano = models.BigIntegerField(default=0)
+    own_epsilon = models.FloatField(
+        null=True, blank=True, help_text="A stricter epsilon the participant set for itself, if the policy allows."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -103,6 +106,9 @@ class PrivacyBudget(models.Model):
             models.CheckConstraint(condition=Q(rho_spent_nano__lte=F("rho_limit_nano")), name="budget_within_limit"),
             models.CheckConstraint(condition=Q(epsilon__gt=0), name="budget_epsilon_positive"),
             models.CheckConstraint(condition=Q(delta__gt=0, delta__lt=1), name="budget_delta_open_unit"),
+            models.CheckConstraint(
+                condition=Q(own_epsilon__isnull=True) | Q(own_epsilon__gt=0), name="budget_own_epsilon_positive"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -39,6 +39,10 @@ def policy_activate(*, policy: Policy, proposal: Proposal | None, actor: str) ->
         policy.activated_at = timezone.now()
         policy.save(update_fields=["status", "activated_at"])
         events.record_policy_activated(policy=policy, retired=current, proposal=proposal, actor=actor)
+        if policy.kind == PolicyKind.PRIVACY:
+            from orchestration.services import budgets_apply_policy  # orchestration builds on governance
+
+            budgets_apply_policy(policy=policy)
     return policy
 
 

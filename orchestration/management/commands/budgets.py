@@ -1,0 +1,22 @@
+"""`manage.py budgets`: every participant's privacy budget, in nano-rho and as epsilon."""
+
+from django.core.management.base import BaseCommand
+
+from orchestration import selectors
+
+
+class Command(BaseCommand):
+    help = "Print each participant's privacy budget: limit, spent, remaining epsilon and charges."
+
+    def handle(self, *args, **options) -> None:
+        views = selectors.budget_views()
+        header = f"{'participant':24} {'limit (nano-rho)':>17} {'spent':>13} {'remaining eps':>14} {'charges':>8}"
+        self.stdout.write(header)
+        self.stdout.write("-" * len(header))
+        for view in views:
+            b = view.budget
+            self.stdout.write(
+                f"{b.participant.name:24} {b.rho_limit_nano:>17,} {b.rho_spent_nano:>13,} "
+                f"{view.remaining_epsilon:>14.4f} {view.charges:>8}"
+            )
+        self.stdout.write(f"{len(views)} budgets (epsilon at each budget's delta)")
