@@ -66,3 +66,25 @@ def write_appended(cursor, entries: list, rows: list[tuple[int, int, bytes]], ne
         params,
     )
     return [row[0] for row in cursor.fetchall()]
+
+
+_INDEX_MARK = b',"index":0,"kind":'
+
+
+def split_leaf_at_index(leaf_with_index_zero: bytes) -> tuple[bytes, bytes]:
+    """(prefix, suffix) of a canonical leaf around its index digits, so the database can splice the index in.
+
+    RFC 8785 sorts keys, so `index` follows `actor`; a JSON string cannot hold an unescaped quote, so the
+    first `,"index":0,"kind":` is the top-level member.
+    """
+    at = leaf_with_index_zero.index(_INDEX_MARK)
+    return leaf_with_index_zero[: at + len(',"index":')], leaf_with_index_zero[at + len(',"index":0') :]
+
+
+def append_one(cursor, *, prefix: bytes, suffix: bytes, time, kind: str, actor: str, subject: str, payload) -> tuple:
+    """One entry through opm_ledger_append_one (migration 0004): one round trip under the lock."""
+    cursor.execute(
+        "SELECT entry_id, entry_index FROM opm_ledger_append_one(%s, %s, %s, %s, %s, %s, %s::jsonb)",
+        [prefix, suffix, time, kind, actor, subject, json.dumps(payload)],
+    )
+    return cursor.fetchone()
