@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from django.db.models import Count, QuerySet
 
 from orchestration import accounting
-from orchestration.models import PrivacyBudget, PrivacyCharge
+from orchestration.models import AdapterDeployment, DeploymentStatus, PrivacyBudget, PrivacyCharge
+from registry.models import ReleaseState
 
 
 @dataclass(frozen=True)
@@ -36,3 +37,11 @@ def budget_views() -> list[BudgetView]:
 
 def budget_charges(*, budget: PrivacyBudget) -> QuerySet[PrivacyCharge]:
     return budget.charges.order_by("charged_at", "pk")
+
+
+def deployments_eligible_for_work() -> QuerySet[AdapterDeployment]:
+    """Deployments that may lease tasks: active, of an approved release. Suspending or revoking a release
+    removes its deployments from this set at once (the lease service reads it in its transaction)."""
+    return AdapterDeployment.objects.filter(
+        status=DeploymentStatus.ACTIVE, release__state=ReleaseState.APPROVED, participant__active=True
+    ).select_related("participant", "release")

@@ -80,6 +80,10 @@ def proposal_open(
         governance = Policy.objects.filter(kind=PolicyKind.GOVERNANCE, status=PolicyStatus.ACTIVE).first()
         if governance is None:
             raise OpmError(ErrorCode.NO_GOVERNANCE_POLICY, "no governance policy is active; bootstrap one first")
+        # Judge the target as the database has it now, not as the caller's copy remembers it.
+        release = AdapterRelease.objects.select_for_update().get(pk=release.pk) if release else None
+        contract = Contract.objects.select_for_update().get(pk=contract.pk) if contract else None
+        policy = Policy.objects.select_for_update().get(pk=policy.pk) if policy else None
         _check_target(kind, release, contract, policy)
         target = Q(release=release) if release else Q(contract=contract) if contract else Q(policy=policy)
         if Proposal.objects.filter(target, kind=kind, status=ProposalStatus.OPEN).exists():

@@ -185,3 +185,26 @@ def test_suspend_reinstate_revoke(board, release, adapter_contract):
     assert code_of(lambda: proposal_open(kind="reinstate_release", proposer=ada, release=release)) == (
         ErrorCode.INVALID_TRANSITION
     )
+
+
+def test_suspending_a_release_stops_its_deployments_getting_work(board, release, adapter_contract):
+    from orchestration.selectors import deployments_eligible_for_work
+    from tests.orchestration.factories import AdapterDeploymentFactory
+
+    ada, bob, cy, di = board
+    pass_conformance(release, adapter_contract)
+
+    def decide(kind):
+        proposal = proposal_open(kind=kind, proposer=ada, release=release)
+        for voter in (bob, cy, di):
+            proposal_vote(proposal=proposal, voter=voter, choice="yes")
+
+    decide("approve_release")
+    deployment = AdapterDeploymentFactory(release=release)
+    assert list(deployments_eligible_for_work()) == [deployment]
+    decide("suspend_release")
+    assert list(deployments_eligible_for_work()) == []
+    decide("reinstate_release")
+    assert list(deployments_eligible_for_work()) == [deployment]
+    decide("revoke_release")
+    assert list(deployments_eligible_for_work()) == []
