@@ -1,0 +1,6 @@
+"""Toolchain drivers behind one interface (`base.Driver`), looked up by toolchain name."""
+
+from adapters.drivers import llvm as _llvm  # noqa: F401  (registers the llvm driver)
+from adapters.drivers.base import CorpusError, Driver, Measurement, driver_names, get_driver
+
+__all__ = ["CorpusError", "Driver", "Measurement", "driver_names", "get_driver"]
