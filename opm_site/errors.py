@@ -47,6 +47,16 @@ class ErrorCode(StrEnum):
     NO_PRIVACY_POLICY = "no_privacy_policy"
     TIGHTEN_NOT_ALLOWED = "tighten_not_allowed"
     INVALID_CHARGE = "invalid_charge"
+    # the adapters' work loop
+    INVALID_KEY = "invalid_key"
+    RELEASE_NOT_ACTIVE = "release_not_active"
+    DEPLOYMENT_REVOKED = "deployment_revoked"
+    NOT_YOUR_TASK = "not_your_task"
+    LEASE_EXPIRED = "lease_expired"
+    TASK_NOT_LEASED = "task_not_leased"
+    BAD_SIGNATURE = "bad_signature"
+    SIGNAL_CONFLICT = "signal_conflict"
+    INVALID_SIGNAL = "invalid_signal"
 
 
 class OpmError(Exception):

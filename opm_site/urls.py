@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/ledger/", include("governance.urls")),
+    path("api/v1/", include("orchestration.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
 

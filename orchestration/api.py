@@ -1,0 +1,163 @@
+"""The adapters' side of the REST API (DESIGN.md §6): problems, leases, heartbeats, failures and signals.
+
+Deployments authenticate with `Authorization: Api-Key opm_<prefix>_<secret>`; a suspended or revoked
+release's keys are refused at once. Signals are the exact RFC 8785 bytes the deployment signed, with the
+Ed25519 signature in `X-OPM-Signature` (base64).
+"""
+
+import base64
+import binascii
+import datetime as dt
+
+from rest_framework import serializers, status
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from opm_site.errors import ErrorCode, OpmError
+from orchestration import services
+from orchestration.models import AdapterDeployment, EvaluationTask
+
+
+class DeploymentKeyAuthentication(BaseAuthentication):
+    keyword = b"api-key"
+
+    def authenticate(self, request: Request):
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        if len(parts) != 2:
+            raise AuthenticationFailed("use `Authorization: Api-Key <key>`")
+        try:
+            deployment = services.deployment_authenticate(key=parts[1].decode("ascii"))
+        except UnicodeDecodeError:
+            raise AuthenticationFailed("the API key is not valid") from None
+        return (None, deployment)
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Api-Key"
+
+
+class IsDeployment(BasePermission):
+    def has_permission(self, request: Request, view) -> bool:
+        if not isinstance(request.auth, AdapterDeployment):
+            raise NotAuthenticated("this endpoint needs a deployment's API key")
+        return True
+
+
+class RawBodyParser(BaseParser):
+    """Signals are verified over their exact bytes, so they are not parsed before the signature check."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> bytes:
+        return stream.read()
+
+
+class DeploymentView(APIView):
+    authentication_classes = [DeploymentKeyAuthentication]
+    permission_classes = [IsDeployment]
+
+    def task(self, pk: int) -> EvaluationTask:
+        task = EvaluationTask.objects.filter(pk=pk, deployment=self.request.auth).first()
+        if task is None:
+            raise OpmError(ErrorCode.NOT_YOUR_TASK, f"task {pk} is not leased to this deployment", status=404)
+        return task
+
+
+class ProblemInput(serializers.Serializer):
+    handle = serializers.RegexField(r"^[A-Za-z0-9._-]{1,100}$")
+    problem_class = serializers.RegexField(r"^[a-z0-9._/-]{1,100}$")
+    corpus_size = serializers.IntegerField(min_value=1, max_value=10_000_000)
+    commitment = serializers.RegexField(r"^[0-9a-f]{64}$")
+
+
+class ProblemsView(DeploymentView):
+    """Register a private corpus: an opaque handle, its class, its size n and a salted commitment."""
+
+    def post(self, request: Request) -> Response:
+        data = ProblemInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        problem = services.local_problem_register(deployment=request.auth, **data.validated_data)
+        return Response(
+            {"id": problem.pk, "handle": problem.handle, "problem_class": problem.problem_class},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class LeaseInput(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=1)
+    lease_seconds = serializers.IntegerField(min_value=10, max_value=7200, default=600)
+
+
+def _task_out(task: EvaluationTask) -> dict:
+    return {
+        "id": task.pk,
+        "problem": task.local_problem.handle,
+        "plan": task.plan.body,
+        "plan_hash": task.plan.content_hash,
+        "noise_multiplier": task.noise_multiplier,
+        "clip_bound": task.clip_bound,
+        "lease_expires_at": task.lease_expires_at.isoformat(),
+    }
+
+
+class LeaseView(DeploymentView):
+    """Lease up to `limit` tasks; each lease charges the participant's privacy budget in the same transaction."""
+
+    def post(self, request: Request) -> Response:
+        data = LeaseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        tasks = services.tasks_lease(
+            deployment=request.auth,
+            limit=data.validated_data["limit"],
+            lease=dt.timedelta(seconds=data.validated_data["lease_seconds"]),
+        )
+        return Response({"tasks": [_task_out(t) for t in tasks]})
+
+
+class HeartbeatView(DeploymentView):
+    def post(self, request: Request, pk: int) -> Response:
+        data = LeaseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = services.task_heartbeat(
+            deployment=request.auth,
+            task=self.task(pk),
+            lease=dt.timedelta(seconds=data.validated_data["lease_seconds"]),
+        )
+        return Response({"id": task.pk, "lease_expires_at": task.lease_expires_at.isoformat()})
+
+
+class FailureInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class FailureView(DeploymentView):
+    def post(self, request: Request, pk: int) -> Response:
+        data = FailureInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = services.task_fail(deployment=request.auth, task=self.task(pk), reason=data.validated_data["reason"])
+        return Response({"id": task.pk, "state": task.state})
+
+
+class SignalsView(DeploymentView):
+    """Submit a signed signal; the same body again returns the same 200, a different one for a done task 409."""
+
+    parser_classes = [RawBodyParser]
+
+    def post(self, request: Request) -> Response:
+        try:
+            signature = base64.b64decode(request.headers.get("X-OPM-Signature", ""), validate=True)
+        except binascii.Error:
+            signature = b""
+        if len(signature) != 64:
+            raise OpmError(ErrorCode.BAD_SIGNATURE, "X-OPM-Signature must hold a base64 Ed25519 signature")
+        signal, created = services.signal_submit(deployment=request.auth, body=request.data, signature=signature)
+        return Response(
+            {"task": signal.task_id, "ledger_index": signal.ledger_index},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )

@@ -1,0 +1,278 @@
+"""The adapters' work loop (DESIGN.md §6): enrolment, local problems, leases that charge the budget, signed
+signals, and expiry. Every write is ledgered in its own transaction."""
+
+import datetime as dt
+import json
+import math
+from typing import Any
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from governance.services.ledger import ledger_append
+from opm_site.errors import ErrorCode, OpmError
+from orchestration import accounting, api_keys
+from orchestration.models import (
+    AdapterDeployment,
+    DeploymentStatus,
+    EvaluationTask,
+    LocalProblem,
+    Participant,
+    PerformanceSignal,
+    TaskState,
+)
+from orchestration.services.budgets import budget_open, budget_reserve
+from registry.models import AdapterRelease, ReleaseState
+
+DEFAULT_LEASE = dt.timedelta(minutes=10)
+MAX_LEASE = dt.timedelta(hours=2)
+SIGNAL_KEYS = {"task", "value", "n", "mechanism", "parameters"}
+
+
+def deployment_enrol(
+    *, participant: Participant, release: AdapterRelease, public_key: bytes, label: str
+) -> tuple[AdapterDeployment, str]:
+    """Enrol a participant's instance of an approved release; returns the deployment and its API key (shown once)."""
+    if release.state != ReleaseState.APPROVED:
+        raise OpmError(ErrorCode.RELEASE_NOT_ACTIVE, f"release {release} is {release.state}, not approved")
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key)
+    except ValueError:
+        raise OpmError(ErrorCode.VALIDATION_FAILED, "public_key must be a raw 32-byte Ed25519 key") from None
+    key, prefix, digest = api_keys.key_generate()
+    with transaction.atomic(durable=True):
+        if AdapterDeployment.objects.filter(participant=participant, label=label).exists():
+            raise OpmError(ErrorCode.VALIDATION_FAILED, f"{participant.name} already has a deployment {label!r}")
+        deployment = AdapterDeployment.objects.create(
+            participant=participant,
+            release=release,
+            label=label,
+            public_key=public_key,
+            api_key_prefix=prefix,
+            api_key_hash=digest,
+        )
+        budget_open(participant=participant)
+        ledger_append(
+            kind="deployment.enrolled",
+            actor=f"participant:{participant.name}",
+            subject=f"deployment:{deployment.pk}",
+            payload={
+                "participant": participant.name,
+                "deployment": deployment.pk,
+                "label": label,
+                "release": release.pk,
+                "public_key": public_key.hex(),
+            },
+        )
+    return deployment, key
+
+
+def deployment_authenticate(*, key: str) -> AdapterDeployment:
+    """The deployment a key belongs to, if it may work now: active, and its release approved."""
+    parts = api_keys.key_split(key)
+    deployment = None
+    if parts is not None:
+        deployment = (
+            AdapterDeployment.objects.select_related("participant", "release").filter(api_key_prefix=parts[0]).first()
+        )
+    if deployment is None or not api_keys.key_matches(parts[1], deployment.api_key_hash):
+        raise OpmError(ErrorCode.INVALID_KEY, "the API key is not valid", status=401)
+    if deployment.status != DeploymentStatus.ACTIVE:
+        raise OpmError(ErrorCode.DEPLOYMENT_REVOKED, "this deployment's key was revoked", status=403)
+    if deployment.release.state != ReleaseState.APPROVED:
+        raise OpmError(
+            ErrorCode.RELEASE_NOT_ACTIVE, f"release {deployment.release} is {deployment.release.state}", status=403
+        )
+    return deployment
+
+
+def local_problem_register(
+    *, deployment: AdapterDeployment, handle: str, problem_class: str, corpus_size: int, commitment: str
+) -> LocalProblem:
+    """Register a private corpus by handle, class, size n and a salted commitment (nothing else is sent)."""
+    if not isinstance(corpus_size, int) or corpus_size < 1:
+        raise OpmError(ErrorCode.VALIDATION_FAILED, "corpus_size must be a positive integer")
+    if len(commitment) != 64 or any(c not in "0123456789abcdef" for c in commitment):
+        raise OpmError(ErrorCode.VALIDATION_FAILED, "commitment must be 64 lower-case hex digits (SHA-256)")
+    try:
+        with transaction.atomic(durable=True):
+            return LocalProblem.objects.create(
+                participant=deployment.participant,
+                deployment=deployment,
+                handle=handle,
+                problem_class=problem_class,
+                toolchain=deployment.release.toolchain,
+                corpus_size=corpus_size,
+                commitment=commitment,
+            )
+    except IntegrityError:
+        raise OpmError(ErrorCode.VALIDATION_FAILED, f"handle {handle!r} is already registered") from None
+
+
+def tasks_lease(*, deployment: AdapterDeployment, limit: int = 1, lease: dt.timedelta = DEFAULT_LEASE) -> list:
+    """Lease up to `limit` queued tasks of this deployment's problems, charging the budget for each in the
+    same transaction; the first task the budget cannot afford stops the lease and stays queued."""
+    lease = min(max(lease, dt.timedelta(seconds=10)), MAX_LEASE)
+    leased: list[EvaluationTask] = []
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        candidates = (
+            EvaluationTask.objects.select_for_update(skip_locked=True)
+            .filter(state=TaskState.QUEUED, local_problem__deployment=deployment)
+            .select_related("plan", "local_problem")
+            .order_by("created_at", "pk")[: max(1, min(limit, 50))]
+        )
+        for task in candidates:
+            rho_nano = accounting.rho_nano_of_noise_multiplier(task.noise_multiplier)
+            try:
+                with transaction.atomic():  # a savepoint: an unaffordable task leaves the earlier leases intact
+                    budget_reserve(participant=deployment.participant, task=task, rho_nano=rho_nano)
+            except OpmError as exc:
+                if exc.code == ErrorCode.BUDGET_EXHAUSTED and leased:
+                    break
+                raise
+            task.state, task.deployment = TaskState.LEASED, deployment
+            task.leased_at, task.lease_expires_at = now, now + lease
+            task.save(update_fields=["state", "deployment", "leased_at", "lease_expires_at"])
+            leased.append(task)
+    return leased
+
+
+def task_heartbeat(*, deployment: AdapterDeployment, task: EvaluationTask, lease: dt.timedelta = DEFAULT_LEASE):
+    """Extend a lease the deployment still holds."""
+    with transaction.atomic(durable=True):
+        locked = EvaluationTask.objects.select_for_update().get(pk=task.pk)
+        _check_lease(locked, deployment)
+        locked.lease_expires_at = timezone.now() + min(max(lease, dt.timedelta(seconds=10)), MAX_LEASE)
+        locked.save(update_fields=["lease_expires_at"])
+    return locked
+
+
+def _check_lease(task: EvaluationTask, deployment: AdapterDeployment) -> None:
+    if task.deployment_id != deployment.pk:
+        raise OpmError(ErrorCode.NOT_YOUR_TASK, f"task {task.pk} is not leased to this deployment", status=403)
+    if task.state != TaskState.LEASED:
+        raise OpmError(ErrorCode.TASK_NOT_LEASED, f"task {task.pk} is {task.state}", status=409)
+    if task.lease_expires_at <= timezone.now():
+        raise OpmError(ErrorCode.LEASE_EXPIRED, f"the lease on task {task.pk} expired", status=409)
+
+
+def _parse_signal(body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise OpmError(ErrorCode.INVALID_SIGNAL, "the signal body is not JSON") from None
+    if not isinstance(document, dict) or set(document) != SIGNAL_KEYS:
+        raise OpmError(ErrorCode.INVALID_SIGNAL, f"a signal has exactly the keys {sorted(SIGNAL_KEYS)}")
+    try:
+        if rfc8785.dumps(document) != body:
+            raise OpmError(ErrorCode.INVALID_SIGNAL, "the signal body must be RFC 8785 canonical JSON")
+    except rfc8785.CanonicalizationError as exc:
+        raise OpmError(ErrorCode.INVALID_SIGNAL, f"the signal body cannot be canonical JSON: {exc}") from None
+    return document
+
+
+def signal_submit(*, deployment: AdapterDeployment, body: bytes, signature: bytes) -> tuple[PerformanceSignal, bool]:
+    """Accept a signed, noised release for a leased task. Returns (signal, created): the same body again is
+    idempotent; a different body for a finished task is a conflict."""
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes(deployment.public_key)).verify(signature, body)
+    except (InvalidSignature, ValueError):
+        raise OpmError(ErrorCode.BAD_SIGNATURE, "the signature does not verify with this deployment's key") from None
+    document = _parse_signal(body)
+    with transaction.atomic(durable=True):
+        try:
+            task = EvaluationTask.objects.select_for_update().select_related("local_problem").get(pk=document["task"])
+        except (EvaluationTask.DoesNotExist, TypeError, ValueError):
+            raise OpmError(
+                ErrorCode.NOT_YOUR_TASK, f"no task {document['task']!r} for this deployment", status=404
+            ) from None
+        existing = PerformanceSignal.objects.filter(task=task).first()
+        if existing is not None and task.deployment_id == deployment.pk:
+            if bytes(existing.body) == body:
+                return existing, False
+            raise OpmError(ErrorCode.SIGNAL_CONFLICT, f"task {task.pk} already has a different signal", status=409)
+        _check_lease(task, deployment)
+        _check_signal_values(document, task)
+        now = timezone.now()
+        signal = PerformanceSignal.objects.create(
+            task=task,
+            value=document["value"],
+            corpus_size=document["n"],
+            mechanism=document["mechanism"],
+            parameters=document["parameters"],
+            body=body,
+            signature=signature,
+            received_at=now,
+        )
+        task.state, task.finished_at = TaskState.DONE, now
+        task.save(update_fields=["state", "finished_at"])
+        entry = ledger_append(
+            kind="signal.accepted",
+            actor=f"deployment:{deployment.pk}",
+            subject=f"task:{task.pk}",
+            payload={
+                "task": task.pk,
+                "participant": deployment.participant.name,
+                "problem": task.local_problem.handle,
+                "plan": task.plan_id,
+                "body": document,
+                "signature": signature.hex(),
+            },
+        )
+        PerformanceSignal.objects.filter(pk=signal.pk).update(ledger_index=entry.index)
+        signal.ledger_index = entry.index
+    return signal, True
+
+
+def _check_signal_values(document: dict[str, Any], task: EvaluationTask) -> None:
+    value, n, parameters = document["value"], document["n"], document["parameters"]
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise OpmError(ErrorCode.INVALID_SIGNAL, "value must be a finite number")
+    if n != task.local_problem.corpus_size:
+        raise OpmError(
+            ErrorCode.INVALID_SIGNAL, f"n must be the problem's registered size {task.local_problem.corpus_size}"
+        )
+    if document["mechanism"] != "gaussian" or not isinstance(parameters, dict):
+        raise OpmError(ErrorCode.INVALID_SIGNAL, "the mechanism must be gaussian with its parameters")
+    if parameters.get("noise_multiplier") != task.noise_multiplier or parameters.get("clip_bound") != task.clip_bound:
+        raise OpmError(ErrorCode.INVALID_SIGNAL, "the mechanism parameters must be the task's")
+    std = task.noise_multiplier * 2 * task.clip_bound / n
+    if abs(value) > task.clip_bound + 40 * std:  # beyond 40 sigma: not a release of this mechanism
+        raise OpmError(ErrorCode.INVALID_SIGNAL, "value is outside the mechanism's range")
+
+
+def tasks_expire(*, now: dt.datetime | None = None) -> list[EvaluationTask]:
+    """Expired leases return their work to the queue as new tasks; the charge stays spent (never refunded)."""
+    now = now or timezone.now()
+    requeued = []
+    with transaction.atomic(durable=True):
+        for task in EvaluationTask.objects.select_for_update(skip_locked=True).filter(
+            state=TaskState.LEASED, lease_expires_at__lte=now
+        ):
+            task.state, task.finished_at, task.failure_reason = TaskState.EXPIRED, now, "lease expired"
+            task.save(update_fields=["state", "finished_at", "failure_reason"])
+            requeued.append(
+                EvaluationTask.objects.create(
+                    round=task.round,
+                    plan=task.plan,
+                    local_problem=task.local_problem,
+                    noise_multiplier=task.noise_multiplier,
+                    clip_bound=task.clip_bound,
+                    requeued_from=task,
+                )
+            )
+    return requeued
+
+
+def task_fail(*, deployment: AdapterDeployment, task: EvaluationTask, reason: str) -> EvaluationTask:
+    """The adapter could not evaluate the task; the charge stays spent, the task is not retried."""
+    with transaction.atomic(durable=True):
+        locked = EvaluationTask.objects.select_for_update().get(pk=task.pk)
+        _check_lease(locked, deployment)
+        locked.state, locked.finished_at, locked.failure_reason = TaskState.FAILED, timezone.now(), reason[:200]
+        locked.save(update_fields=["state", "finished_at", "failure_reason"])
+    return locked

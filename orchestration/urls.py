@@ -1,0 +1,13 @@
+from django.urls import path
+
+from orchestration import api
+
+app_name = "work"
+
+urlpatterns = [
+    path("problems", api.ProblemsView.as_view(), name="problems"),
+    path("tasks/lease", api.LeaseView.as_view(), name="lease"),
+    path("tasks/<int:pk>/heartbeat", api.HeartbeatView.as_view(), name="heartbeat"),
+    path("tasks/<int:pk>/failure", api.FailureView.as_view(), name="failure"),
+    path("signals", api.SignalsView.as_view(), name="signals"),
+]

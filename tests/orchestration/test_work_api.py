@@ -1,0 +1,250 @@
+"""The adapters' work loop over HTTP: keys, problems, leases that charge budgets, signed idempotent signals."""
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import threading
+
+import pytest
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from governance.models import LedgerEntry
+from governance.policy_schemas import DEFAULT_DOCUMENTS
+from governance.services import policy_activate, policy_create
+from opm_site.errors import ErrorCode, OpmError
+from orchestration.models import AdapterDeployment, EvaluationTask, PrivacyBudget, PrivacyCharge
+from orchestration.services import deployment_enrol, tasks_expire
+from registry.services import release_transition
+
+from .factories import ParticipantFactory, PlanFactory
+
+pytestmark = pytest.mark.django_db
+API = "/api/v1/"
+
+
+class Adapter:
+    """A participant's deployment as the API sees it: a key, a signing key and a client."""
+
+    def __init__(self, release, name="acme"):
+        self.signing_key = Ed25519PrivateKey.generate()
+        public = self.signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.participant = ParticipantFactory(name=name)
+        self.deployment, self.key = deployment_enrol(
+            participant=self.participant, release=release, public_key=public, label="main"
+        )
+        self.client = APIClient()
+        self.client.credentials(HTTP_AUTHORIZATION=f"Api-Key {self.key}")
+
+    def register(self, handle="corpus", n=250):
+        response = self.client.post(
+            API + "problems",
+            {"handle": handle, "problem_class": "llvm/text-bytes", "corpus_size": n, "commitment": "ab" * 32},
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+        return response.json()["id"]
+
+    def signal_body(self, task, value=0.012):
+        return rfc8785.dumps(
+            {
+                "task": task["id"],
+                "value": value,
+                "n": 250,
+                "mechanism": "gaussian",
+                "parameters": {"noise_multiplier": task["noise_multiplier"], "clip_bound": task["clip_bound"]},
+            }
+        )
+
+    def submit(self, body, signer=None):
+        signature = (signer or self.signing_key).sign(body)
+        return self.client.post(
+            API + "signals",
+            data=body,
+            content_type="application/json",
+            HTTP_X_OPM_SIGNATURE=base64.b64encode(signature).decode(),
+        )
+
+
+@pytest.fixture
+def approved_release(board, release, adapter_contract):
+    policy = policy_create(kind="privacy", document=DEFAULT_DOCUMENTS["privacy"], created_by=None)
+    policy_activate(policy=policy, proposal=None, actor="test")
+    release_transition(release=release, to_state="in_review", actor="test")
+    return release_transition(release=release, to_state="approved", actor="test")
+
+
+def queue(problem_id, count=1, noise_multiplier=20.0):
+    from orchestration.models import LocalProblem
+
+    problem = LocalProblem.objects.get(pk=problem_id)
+    return [
+        EvaluationTask.objects.create(
+            plan=PlanFactory(), local_problem=problem, noise_multiplier=noise_multiplier, clip_bound=0.1
+        )
+        for _ in range(count)
+    ]
+
+
+def test_keys_are_shown_once_and_stored_hashed(approved_release):
+    adapter = Adapter(approved_release)
+    stored = AdapterDeployment.objects.get(pk=adapter.deployment.pk)
+    secret = adapter.key.split("_", 2)[2]
+    assert stored.api_key_hash == hashlib.sha256(secret.encode()).hexdigest() and secret not in stored.api_key_hash
+    assert LedgerEntry.objects.filter(kind="deployment.enrolled").count() == 1
+    assert PrivacyBudget.objects.filter(participant=adapter.participant).exists()
+
+
+def test_enrolment_needs_an_approved_release(board, release, adapter_contract):
+    with pytest.raises(OpmError) as excinfo:
+        Adapter(release)
+    assert excinfo.value.code == ErrorCode.RELEASE_NOT_ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "code"),
+    [
+        (None, 401, "not_authenticated"),
+        ("Api-Key opm_000000000000_nope", 401, "invalid_key"),
+        ("Api-Key garbage", 401, "invalid_key"),
+        ("Bearer x", 401, "not_authenticated"),
+    ],
+)
+def test_bad_or_missing_keys_are_problems(approved_release, header, status, code):
+    client = APIClient()
+    if header:
+        client.credentials(HTTP_AUTHORIZATION=header)
+    response = client.post(API + "tasks/lease", {}, format="json")
+    assert response.status_code == status and response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == code
+
+
+def test_suspended_release_keys_are_refused_at_once(approved_release):
+    adapter = Adapter(approved_release)
+    release_transition(release=approved_release, to_state="suspended", actor="board")
+    response = adapter.client.post(API + "tasks/lease", {}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "release_not_active"
+
+
+def test_problem_registration_validates_every_field(approved_release):
+    adapter = Adapter(approved_release)
+    response = adapter.client.post(
+        API + "problems", {"handle": "a b", "problem_class": "X", "corpus_size": 0, "commitment": "zz"}, format="json"
+    )
+    assert response.status_code == 400 and response.json()["code"] == "validation_failed"
+    assert set(response.json()["errors"]) == {"handle", "problem_class", "corpus_size", "commitment"}
+
+
+def test_lease_charges_the_budget_and_stops_when_exhausted(approved_release):
+    adapter = Adapter(approved_release)
+    tasks = queue(adapter.register(), count=25)  # m = 20: 19 releases fit in epsilon = 1
+    leased = adapter.client.post(API + "tasks/lease", {"limit": 50}, format="json").json()["tasks"]
+    assert len(leased) == 19
+    assert PrivacyCharge.objects.count() == 19 and LedgerEntry.objects.filter(kind="budget.charged").count() == 19
+    assert EvaluationTask.objects.filter(state="queued").count() == 6
+    again = adapter.client.post(API + "tasks/lease", {}, format="json")
+    assert again.status_code == 409 and again.json()["code"] == "budget_exhausted"
+    assert EvaluationTask.objects.get(pk=tasks[-1].pk).state == "queued"
+
+
+def test_signal_round_trip_is_signed_idempotent_and_ledgered(approved_release):
+    adapter = Adapter(approved_release)
+    queue(adapter.register())
+    task = adapter.client.post(API + "tasks/lease", {}, format="json").json()["tasks"][0]
+    body = adapter.signal_body(task)
+    first = adapter.submit(body)
+    assert first.status_code == 201
+    entry = LedgerEntry.objects.get(index=first.json()["ledger_index"])
+    assert entry.kind == "signal.accepted" and entry.payload["body"]["value"] == 0.012
+    assert EvaluationTask.objects.get(pk=task["id"]).state == "done"
+    replay = adapter.submit(body)
+    assert replay.status_code == 200 and replay.json() == first.json()
+    conflict = adapter.submit(adapter.signal_body(task, value=0.5))
+    assert conflict.status_code == 409 and conflict.json()["code"] == "signal_conflict"
+    assert LedgerEntry.objects.filter(kind="signal.accepted").count() == 1
+
+
+def test_forged_mismatched_and_malformed_signals_are_refused(approved_release):
+    adapter = Adapter(approved_release)
+    other = Adapter(approved_release, name="other")
+    queue(adapter.register())
+    other.register("theirs")
+    task = adapter.client.post(API + "tasks/lease", {}, format="json").json()["tasks"][0]
+    body = adapter.signal_body(task)
+    forged = adapter.submit(body, signer=Ed25519PrivateKey.generate())
+    assert forged.status_code == 400 and forged.json()["code"] == "bad_signature"
+    stolen = other.submit(body)  # another deployment's valid signature over someone else's task
+    assert stolen.status_code in (403, 404) and stolen.json()["code"] == "not_your_task"
+    not_canonical = b'{"task": %d, "value": 0.1, "n": 250, "mechanism": "gaussian", "parameters": {}}' % task["id"]
+    assert adapter.submit(not_canonical).json()["code"] == "invalid_signal"
+    nan = body.replace(b"0.012", b"NaN")
+    assert adapter.submit(nan).json()["code"] == "invalid_signal"
+    extra = rfc8785.dumps({**json.loads(body), "raw_sizes": [1, 2, 3]})
+    assert adapter.submit(extra).json()["code"] == "invalid_signal"  # nothing but the release leaves the adapter
+    absurd = adapter.signal_body(task, value=1e6)
+    assert adapter.submit(absurd).json()["code"] == "invalid_signal"
+    assert adapter.client.post(API + "signals", data=body, content_type="application/json").json()["code"] == (
+        "bad_signature"
+    )
+
+
+def test_expired_leases_requeue_and_keep_their_charge(approved_release):
+    adapter = Adapter(approved_release)
+    queue(adapter.register())
+    task = adapter.client.post(API + "tasks/lease", {"lease_seconds": 10}, format="json").json()["tasks"][0]
+    requeued = tasks_expire(now=timezone.now() + dt.timedelta(seconds=11))
+    assert len(requeued) == 1 and requeued[0].requeued_from_id == task["id"]
+    assert EvaluationTask.objects.get(pk=task["id"]).state == "expired"
+    late = adapter.submit(adapter.signal_body(task))
+    assert late.status_code == 409 and late.json()["code"] in ("lease_expired", "task_not_leased")
+    assert PrivacyCharge.objects.count() == 1  # never refunded
+
+
+def test_heartbeat_and_failure_report(approved_release):
+    adapter = Adapter(approved_release)
+    queue(adapter.register(), count=2)
+    first, second = adapter.client.post(API + "tasks/lease", {"limit": 2}, format="json").json()["tasks"]
+    beat = adapter.client.post(API + f"tasks/{first['id']}/heartbeat", {"lease_seconds": 3600}, format="json")
+    assert beat.status_code == 200 and beat.json()["lease_expires_at"] > first["lease_expires_at"]
+    failed = adapter.client.post(API + f"tasks/{second['id']}/failure", {"reason": "crash: signal 6"}, format="json")
+    assert failed.json()["state"] == "failed"
+    nobody = adapter.client.post(API + "tasks/999999/heartbeat", {}, format="json")
+    assert nobody.status_code == 404 and nobody.json()["code"] == "not_your_task"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_leases_never_hand_out_a_task_twice(board, release, adapter_contract):
+    from django.db import connection
+
+    from orchestration.services import tasks_lease
+
+    policy = policy_create(kind="privacy", document=DEFAULT_DOCUMENTS["privacy"], created_by=None)
+    policy_activate(policy=policy, proposal=None, actor="test")
+    release_transition(release=release, to_state="in_review", actor="test")
+    release_transition(release=release, to_state="approved", actor="test")
+    adapter = Adapter(release)
+    queue(adapter.register(), count=30, noise_multiplier=100.0)
+    barrier = threading.Barrier(4)
+    leased: list[int] = []
+
+    def lease():
+        try:
+            barrier.wait()
+            while EvaluationTask.objects.filter(state="queued").exists():  # skip_locked: rivals take other rows
+                leased.extend(t.pk for t in tasks_lease(deployment=adapter.deployment, limit=3))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=lease) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(leased) == len(set(leased)) == 30
+    assert PrivacyCharge.objects.count() == 30
+    assert LedgerEntry.objects.filter(kind="budget.charged").count() == 30
