@@ -248,3 +248,23 @@ def test_concurrent_leases_never_hand_out_a_task_twice(board, release, adapter_c
     assert len(leased) == len(set(leased)) == 30
     assert PrivacyCharge.objects.count() == 30
     assert LedgerEntry.objects.filter(kind="budget.charged").count() == 30
+
+
+def test_deployments_command_enrols_and_revokes(approved_release, capsys):
+    from django.core.management import CommandError, call_command
+
+    public = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    with pytest.raises(CommandError, match="must be hex"):
+        call_command(
+            "deployments", "enrol", "--participant", "acme", "--release", approved_release.pk, "--public-key", "zz"
+        )
+    call_command(
+        "deployments", "enrol", "--participant", "acme", "--release", approved_release.pk, "--public-key", public
+    )
+    key = capsys.readouterr().out.split("store it now): ")[1].strip()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert client.post(API + "tasks/lease", {}, format="json").json() == {"tasks": []}  # the key works
+    call_command("deployments", "revoke", "--participant", "acme")
+    refused = client.post(API + "tasks/lease", {}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == "deployment_revoked"
