@@ -3,6 +3,9 @@
 import base64
 import json
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -12,6 +15,8 @@ from rest_framework.views import APIView
 from governance import selectors
 from governance.log_key import log_signer
 from opm_site.errors import ErrorCode, OpmError
+from opm_site.openapi import problems
+from opm_site.throttling import PublicRateThrottle
 
 
 class PlainTextRenderer(BaseRenderer):
@@ -43,9 +48,40 @@ def _int_param(request: Request, name: str, default: int | None = None) -> int |
         raise OpmError(ErrorCode.INVALID_RANGE, f"query parameter {name!r} must be an integer, got {raw!r}") from None
 
 
+def _int_query(name: str, description: str, required: bool = False) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.INT, OpenApiParameter.QUERY, required=required, description=description)
+
+
+class EntryOutput(serializers.Serializer):
+    index = serializers.IntegerField()
+    leaf = serializers.JSONField(help_text="The entry: index, time, kind, actor, subject, payload.")
+    leaf_b64 = serializers.CharField(help_text="The exact RFC 8785 bytes the leaf hash covers, base64.")
+
+
+class EntriesOutput(serializers.Serializer):
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    tree_size = serializers.IntegerField()
+    entries = EntryOutput(many=True)
+
+
+class InclusionOutput(serializers.Serializer):
+    index = serializers.IntegerField()
+    tree_size = serializers.IntegerField()
+    leaf_hash = serializers.CharField()
+    hashes = serializers.ListField(child=serializers.CharField(), help_text="base64, RFC 9162 order.")
+
+
+class ConsistencyOutput(serializers.Serializer):
+    first = serializers.IntegerField()
+    second = serializers.IntegerField()
+    hashes = serializers.ListField(child=serializers.CharField(), help_text="base64, RFC 9162 order.")
+
+
 class PublicLedgerView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [PublicRateThrottle]
 
 
 class CheckpointView(PublicLedgerView):
@@ -53,6 +89,7 @@ class CheckpointView(PublicLedgerView):
 
     renderer_classes = [PlainTextRenderer]
 
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR, **problems(404)})
     def get(self, request: Request) -> Response:
         checkpoint = selectors.latest_checkpoint()
         if checkpoint is None:
@@ -65,6 +102,7 @@ class VerifierKeyView(PublicLedgerView):
 
     renderer_classes = [PlainTextRenderer]
 
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
     def get(self, request: Request) -> Response:
         return Response(log_signer().verifier.vkey + "\n")
 
@@ -72,6 +110,10 @@ class VerifierKeyView(PublicLedgerView):
 class EntriesView(PublicLedgerView):
     """Entries start <= index < end with their exact leaf bytes (end defaults to one page or the size)."""
 
+    @extend_schema(
+        parameters=[_int_query("start", "First index (default 0)."), _int_query("end", "One past the last index.")],
+        responses={200: EntriesOutput, **problems(400)},
+    )
     def get(self, request: Request) -> Response:
         start = _int_param(request, "start", 0)
         size = selectors.ledger_size()
@@ -93,6 +135,10 @@ class EntriesView(PublicLedgerView):
 class InclusionProofView(PublicLedgerView):
     """RFC 9162 inclusion proof of entry `index` in the tree of `tree_size` (default: the whole log)."""
 
+    @extend_schema(
+        parameters=[_int_query("index", "The entry.", required=True), _int_query("tree_size", "Default: the log.")],
+        responses={200: InclusionOutput, **problems(400)},
+    )
     def get(self, request: Request) -> Response:
         index = _int_param(request, "index")
         tree_size = _int_param(request, "tree_size", selectors.ledger_size())
@@ -110,6 +156,13 @@ class InclusionProofView(PublicLedgerView):
 class ConsistencyProofView(PublicLedgerView):
     """RFC 9162 consistency proof between the trees of sizes `first` and `second`."""
 
+    @extend_schema(
+        parameters=[
+            _int_query("first", "Older size.", required=True),
+            _int_query("second", "Newer size.", required=True),
+        ],
+        responses={200: ConsistencyOutput, **problems(400)},
+    )
     def get(self, request: Request) -> Response:
         first = _int_param(request, "first")
         second = _int_param(request, "second")

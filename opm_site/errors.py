@@ -57,6 +57,7 @@ class ErrorCode(StrEnum):
     BAD_SIGNATURE = "bad_signature"
     SIGNAL_CONFLICT = "signal_conflict"
     INVALID_SIGNAL = "invalid_signal"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
 
 
 class OpmError(Exception):

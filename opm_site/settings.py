@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "pgtrigger",
     "registry",
     "governance",
@@ -75,6 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "opm_site.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -122,11 +125,28 @@ STATIC_ROOT = VAR_DIR / "static"
 
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "opm_site.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "deployment": env.str("OPM_THROTTLE_DEPLOYMENT", default="600/minute"),
+        "public": env.str("OPM_THROTTLE_PUBLIC", default="300/minute"),
+    },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OpenPassMarket API",
+    "DESCRIPTION": "Adapters' work loop (API-key authenticated) and the public, read-only transparency log.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# Request bodies above this are refused with 413 (signals and manifests are small).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("OPM_MAX_BODY_BYTES", default=256 * 1024)
 
 # The transparency log's identity (DESIGN.md §5); keys live outside git under var/keys/.
 OPM_LOG_ORIGIN = env.str("OPM_LOG_ORIGIN", default="openpassmarket.example/log")

@@ -9,6 +9,7 @@ import base64
 import binascii
 import datetime as dt
 
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
@@ -19,6 +20,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from opm_site.errors import ErrorCode, OpmError
+from opm_site.openapi import problems
+from opm_site.throttling import DeploymentRateThrottle
 from orchestration import services
 from orchestration.models import AdapterDeployment, EvaluationTask
 
@@ -61,6 +64,7 @@ class RawBodyParser(BaseParser):
 class DeploymentView(APIView):
     authentication_classes = [DeploymentKeyAuthentication]
     permission_classes = [IsDeployment]
+    throttle_classes = [DeploymentRateThrottle]
 
     def task(self, pk: int) -> EvaluationTask:
         task = EvaluationTask.objects.filter(pk=pk, deployment=self.request.auth).first()
@@ -76,9 +80,31 @@ class ProblemInput(serializers.Serializer):
     commitment = serializers.RegexField(r"^[0-9a-f]{64}$")
 
 
+class ProblemOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    handle = serializers.CharField()
+    problem_class = serializers.CharField()
+
+
 class ProblemsView(DeploymentView):
     """Register a private corpus: an opaque handle, its class, its size n and a salted commitment."""
 
+    @extend_schema(
+        request=ProblemInput,
+        responses={201: ProblemOutput, **problems(400, 401, 403)},
+        examples=[
+            OpenApiExample(
+                "A corpus of 250 modules",
+                request_only=True,
+                value={
+                    "handle": "musl-1of4",
+                    "problem_class": "llvm/text-bytes",
+                    "corpus_size": 250,
+                    "commitment": "9f" * 32,
+                },
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         data = ProblemInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -92,6 +118,20 @@ class ProblemsView(DeploymentView):
 class LeaseInput(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=50, default=1)
     lease_seconds = serializers.IntegerField(min_value=10, max_value=7200, default=600)
+
+
+class TaskOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    problem = serializers.CharField(help_text="The handle of the local problem to evaluate on.")
+    plan = serializers.JSONField(help_text="The plan file (DESIGN.md §7).")
+    plan_hash = serializers.CharField()
+    noise_multiplier = serializers.FloatField()
+    clip_bound = serializers.FloatField()
+    lease_expires_at = serializers.DateTimeField()
+
+
+class LeaseOutput(serializers.Serializer):
+    tasks = TaskOutput(many=True)
 
 
 def _task_out(task: EvaluationTask) -> dict:
@@ -109,6 +149,7 @@ def _task_out(task: EvaluationTask) -> dict:
 class LeaseView(DeploymentView):
     """Lease up to `limit` tasks; each lease charges the participant's privacy budget in the same transaction."""
 
+    @extend_schema(request=LeaseInput, responses={200: LeaseOutput, **problems(400, 401, 403, 409)})
     def post(self, request: Request) -> Response:
         data = LeaseInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -120,7 +161,15 @@ class LeaseView(DeploymentView):
         return Response({"tasks": [_task_out(t) for t in tasks]})
 
 
+class HeartbeatOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    lease_expires_at = serializers.DateTimeField()
+
+
 class HeartbeatView(DeploymentView):
+    """Extend a lease during a long evaluation."""
+
+    @extend_schema(request=LeaseInput, responses={200: HeartbeatOutput, **problems(400, 401, 403, 404, 409)})
     def post(self, request: Request, pk: int) -> Response:
         data = LeaseInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -136,7 +185,15 @@ class FailureInput(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
+class TaskStateOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.CharField()
+
+
 class FailureView(DeploymentView):
+    """Report that the task could not be evaluated (its charge stays spent)."""
+
+    @extend_schema(request=FailureInput, responses={200: TaskStateOutput, **problems(400, 401, 403, 404, 409)})
     def post(self, request: Request, pk: int) -> Response:
         data = FailureInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -144,11 +201,45 @@ class FailureView(DeploymentView):
         return Response({"id": task.pk, "state": task.state})
 
 
+class SignalParameters(serializers.Serializer):
+    noise_multiplier = serializers.FloatField()
+    clip_bound = serializers.FloatField()
+    std = serializers.FloatField(required=False)
+    sensitivity = serializers.FloatField(required=False)
+
+
+class SignalBody(serializers.Serializer):
+    """Exactly these keys, as RFC 8785 canonical JSON bytes: nothing else leaves the adapter."""
+
+    task = serializers.IntegerField()
+    value = serializers.FloatField(help_text="Noised clipped mean gain over the reference.")
+    n = serializers.IntegerField(help_text="The corpus size registered for the problem.")
+    mechanism = serializers.ChoiceField(choices=["gaussian"])
+    parameters = SignalParameters()
+
+
+class SignalOutput(serializers.Serializer):
+    task = serializers.IntegerField()
+    ledger_index = serializers.IntegerField(help_text="The `signal.accepted` entry in the public ledger.")
+
+
 class SignalsView(DeploymentView):
     """Submit a signed signal; the same body again returns the same 200, a different one for a done task 409."""
 
     parser_classes = [RawBodyParser]
 
+    @extend_schema(
+        request=SignalBody,
+        parameters=[
+            OpenApiParameter(
+                "X-OPM-Signature",
+                location=OpenApiParameter.HEADER,
+                required=True,
+                description="base64 Ed25519 signature, by the deployment's key, over the exact body bytes.",
+            )
+        ],
+        responses={201: SignalOutput, 200: SignalOutput, **problems(400, 401, 403, 404, 409)},
+    )
     def post(self, request: Request) -> Response:
         try:
             signature = base64.b64decode(request.headers.get("X-OPM-Signature", ""), validate=True)

@@ -1,0 +1,18 @@
+"""Scoped rate limits: per deployment on the work loop, per client address on the public ledger."""
+
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class DeploymentRateThrottle(SimpleRateThrottle):
+    scope = "deployment"
+
+    def get_cache_key(self, request, view) -> str | None:
+        deployment = getattr(request, "auth", None)
+        return self.cache_format % {"scope": self.scope, "ident": deployment.pk} if deployment else None
+
+
+class PublicRateThrottle(SimpleRateThrottle):
+    scope = "public"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

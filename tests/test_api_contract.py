@@ -1,0 +1,61 @@
+"""Cross-cutting API behaviour: the OpenAPI schema, offline docs, throttling (429) and body limits (413)."""
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def test_schema_generates_without_warnings_and_documents_every_endpoint(tmp_path, client):
+    call_command("spectacular", "--file", str(tmp_path / "schema.yaml"), "--fail-on-warn", "--validate")
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    paths = set(schema["paths"])
+    for path in (
+        "/api/v1/problems",
+        "/api/v1/tasks/lease",
+        "/api/v1/tasks/{id}/heartbeat",
+        "/api/v1/tasks/{id}/failure",
+        "/api/v1/signals",
+        "/api/v1/ledger/checkpoint",
+        "/api/v1/ledger/key",
+        "/api/v1/ledger/entries",
+        "/api/v1/ledger/proofs/inclusion",
+        "/api/v1/ledger/proofs/consistency",
+    ):
+        assert path in paths
+    assert schema["components"]["securitySchemes"]["DeploymentApiKey"]["type"] == "apiKey"
+    assert "409" in schema["paths"]["/api/v1/tasks/lease"]["post"]["responses"]
+
+
+def test_docs_are_served_offline(client):
+    swagger = client.get("/api/v1/schema/swagger/").content.decode()
+    redoc = client.get("/api/v1/schema/redoc/").content.decode()
+    assert "drf_spectacular_sidecar/swagger-ui-dist" in swagger and "cdn" not in swagger.lower()
+    assert "drf_spectacular_sidecar/redoc" in redoc
+
+
+def test_public_endpoints_are_throttled_with_retry_after(client, settings):
+    cache.clear()
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"public": "2/minute", "deployment": "2/minute"},
+    }
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    try:
+        codes = [client.get("/api/v1/ledger/key").status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        limited = client.get("/api/v1/ledger/key")
+        assert limited["Retry-After"] and limited.json()["code"] == "throttled"
+    finally:
+        cache.clear()
+        SimpleRateThrottle.THROTTLE_RATES = {"public": "300/minute", "deployment": "600/minute"}
+
+
+def test_oversized_bodies_are_413_problems(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client.post("/api/v1/signals", data=b"x" * 5000, content_type="application/json")
+    assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
