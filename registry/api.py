@@ -1,0 +1,97 @@
+"""Public, read-only registry endpoints: approved contracts, discovery and each toolchain's pass catalogue."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from opm_site.errors import ErrorCode, OpmError
+from opm_site.openapi import problems
+from opm_site.throttling import PublicRateThrottle
+from registry import selectors
+from registry.models import Contract, ContractStatus, Toolchain
+
+
+class ContractOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Contract
+        fields = ["name", "version", "description", "message_schemas", "approved_at"]
+
+
+class ReleaseOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    version = serializers.CharField()
+    vendor = serializers.CharField()
+    toolchain = serializers.CharField()
+    toolchain_version = serializers.CharField()
+    artifact_digest = serializers.CharField()
+    contracts = serializers.SerializerMethodField()
+
+    def get_contracts(self, release) -> list[str]:
+        return sorted(str(c) for c in release.contracts.all())
+
+
+class PassOutput(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    parameter_syntax = serializers.CharField()
+    parameter_schema = serializers.JSONField()
+    description = serializers.CharField()
+
+
+class PublicView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [PublicRateThrottle]
+
+    def paginate(self, request: Request, queryset, serializer_class) -> Response:
+        paginator = LimitOffsetPagination()
+        paginator.default_limit, paginator.max_limit = 100, 1000
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class ContractsView(PublicView):
+    """Approved contract versions (the only ones releases may claim)."""
+
+    @extend_schema(responses={200: ContractOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        contracts = Contract.objects.filter(status=ContractStatus.APPROVED).order_by("name", "created_at")
+        return self.paginate(request, contracts, ContractOutput)
+
+
+class DiscoveryView(PublicView):
+    """Approved releases implementing a contract compatible with `name@<npm range>`, for a toolchain and passes."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("contract", OpenApiTypes.STR, required=True, description="e.g. opm-adapter@^1.0"),
+            OpenApiParameter("toolchain", OpenApiTypes.STR, enum=Toolchain.values),
+            OpenApiParameter("passes", OpenApiTypes.STR, description="Comma-separated pass names to require."),
+        ],
+        responses={200: ReleaseOutput(many=True), **problems(400)},
+    )
+    def get(self, request: Request) -> Response:
+        contract = request.query_params.get("contract", "")
+        if "@" not in contract:
+            raise OpmError(ErrorCode.VALIDATION_FAILED, "contract must look like name@^1.2")
+        passes = [p for p in request.query_params.get("passes", "").split(",") if p]
+        releases = selectors.releases_discover(
+            contract=contract, toolchain=request.query_params.get("toolchain") or None, passes=passes
+        )
+        return self.paginate(request, releases, ReleaseOutput)
+
+
+class PassCatalogueView(PublicView):
+    """A toolchain's pass catalogue, as read from the toolchain itself (`manage.py passes sync`)."""
+
+    @extend_schema(responses={200: PassOutput(many=True), **problems(404)})
+    def get(self, request: Request, toolchain: str) -> Response:
+        if toolchain not in Toolchain.values:
+            raise OpmError(ErrorCode.NOT_FOUND, f"unknown toolchain {toolchain!r}", status=404)
+        return self.paginate(request, selectors.pass_catalogue(toolchain=toolchain), PassOutput)
