@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "opm_site.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -122,6 +123,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# TLS for `bash run.sh serve` (gunicorn): the operator's own files, or a self-signed pair made on first run.
+OPM_TLS_CERT = Path(env.str("OPM_TLS_CERT", default=str(VAR_DIR / "tls" / "cert.pem")))
+OPM_TLS_KEY = Path(env.str("OPM_TLS_KEY", default=str(VAR_DIR / "tls" / "key.pem")))
 
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "opm_site.problems.exception_handler",

@@ -79,7 +79,9 @@ class Command(BaseCommand):
         call_command("ledger", "verify", "--no-progress", stdout=self.stdout, stderr=self.stderr)
 
         self.stdout.write(self.style.MIGRATE_HEADING("5. Log in"))
-        self.stdout.write("  Start the site with `bash run.sh serve`, then open http://127.0.0.1:8000/admin/")
+        self.stdout.write(
+            "  Start the site with `bash run.sh serve`, then open https://127.0.0.1:8443/admin/ (self-signed certificate)"
+        )
         for name in [*BOARD, OPERATOR]:
             self.stdout.write(f"    {name:10} {passwords[name]}")
         self.stdout.write(f"  (passwords are kept in {Path(settings.VAR_DIR) / 'demo-credentials.json'})")
