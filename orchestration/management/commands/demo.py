@@ -80,7 +80,8 @@ class Command(BaseCommand):
 
         self.stdout.write(self.style.MIGRATE_HEADING("5. Log in"))
         self.stdout.write(
-            "  Start the site with `bash run.sh serve`, then open https://127.0.0.1:8443/admin/ (self-signed certificate)"
+            "  Start the site with `bash run.sh serve`, then open https://127.0.0.1:8443/admin/ "
+            "(a self-signed certificate: var/tls/cert.pem)"
         )
         for name in [*BOARD, OPERATOR]:
             self.stdout.write(f"    {name:10} {passwords[name]}")
