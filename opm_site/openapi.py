@@ -30,3 +30,16 @@ class DeploymentKeyScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "`Api-Key opm_<prefix>_<secret>`, issued once at enrolment.",
         }
+
+
+class VendorKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "registry.api.VendorKeyAuthentication"
+    name = "VendorApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key opm_<prefix>_<secret>`, issued to a vendor by `manage.py vendors key`.",
+        }

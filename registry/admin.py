@@ -14,6 +14,7 @@ from .models import (
     PassDependency,
     PassOffer,
     PassSpec,
+    VendorKey,
 )
 
 
@@ -137,3 +138,12 @@ class ConformanceRunAdmin(ReadOnlyModelAdmin):
     list_display = ["release", "contract", "verdict", "harness_version", "finished_at"]
     list_filter = ["verdict", "contract__name"]
     search_fields = ["release__name", "contract__name"]
+
+
+@admin.register(VendorKey)
+class VendorKeyAdmin(ReadOnlyModelAdmin):
+    """Keys are issued by `manage.py vendors key`; the secret is never stored."""
+
+    list_display = ["vendor", "prefix", "active", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["vendor", "prefix"]

@@ -3,8 +3,10 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,8 +14,8 @@ from rest_framework.views import APIView
 from opm_site.errors import ErrorCode, OpmError
 from opm_site.openapi import problems
 from opm_site.throttling import PublicRateThrottle
-from registry import selectors
-from registry.models import Contract, ContractStatus, Toolchain
+from registry import selectors, services
+from registry.models import AdapterRelease, Contract, ContractStatus, Toolchain, VendorKey
 
 
 class ContractOutput(serializers.ModelSerializer):
@@ -95,3 +97,72 @@ class PassCatalogueView(PublicView):
         if toolchain not in Toolchain.values:
             raise OpmError(ErrorCode.NOT_FOUND, f"unknown toolchain {toolchain!r}", status=404)
         return self.paginate(request, selectors.pass_catalogue(toolchain=toolchain), PassOutput)
+
+
+class VendorKeyAuthentication(BaseAuthentication):
+    """`Authorization: Api-Key <key>` for vendors; deployments' keys are not accepted here."""
+
+    def authenticate(self, request: Request):
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != b"api-key":
+            return None
+        if len(parts) != 2:
+            raise AuthenticationFailed("use `Authorization: Api-Key <key>`")
+        return (None, services.vendor_authenticate(key=parts[1].decode("ascii", "replace")))
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Api-Key"
+
+
+class IsVendor(BasePermission):
+    def has_permission(self, request: Request, view) -> bool:
+        if not isinstance(request.auth, VendorKey):
+            raise NotAuthenticated("this endpoint needs a vendor's API key")
+        return True
+
+
+class VendorView(APIView):
+    authentication_classes = [VendorKeyAuthentication]
+    permission_classes = [IsVendor]
+    throttle_classes = [PublicRateThrottle]
+
+
+class ConformanceOutput(serializers.Serializer):
+    contract = serializers.CharField()
+    verdict = serializers.CharField()
+    report = serializers.JSONField()
+    finished_at = serializers.DateTimeField()
+
+
+class ReleaseStateOutput(ReleaseOutput):
+    state = serializers.CharField()
+    conformance_runs = serializers.SerializerMethodField()
+
+    def get_conformance_runs(self, release) -> list[dict]:
+        runs = release.conformance_runs.select_related("contract").order_by("-finished_at")
+        return [
+            {"contract": str(r.contract), "verdict": r.verdict, "report": r.report, "finished_at": r.finished_at}
+            for r in runs
+        ]
+
+
+class ReleasesView(VendorView):
+    """Submit a release manifest (validated against every claimed contract; all violations listed)."""
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: ReleaseStateOutput, **problems(400, 401)})
+    def post(self, request: Request) -> Response:
+        release = services.release_submit(
+            manifest=request.data, vendor=request.auth.vendor, actor=f"vendor:{request.auth.vendor}"
+        )
+        return Response(ReleaseStateOutput(release).data, status=201)
+
+
+class ReleaseView(VendorView):
+    """A release of this vendor: its lifecycle state and conformance runs."""
+
+    @extend_schema(responses={200: ReleaseStateOutput, **problems(401, 404)})
+    def get(self, request: Request, pk: int) -> Response:
+        release = AdapterRelease.objects.filter(pk=pk, vendor=request.auth.vendor).first()
+        if release is None:
+            raise OpmError(ErrorCode.NOT_FOUND, f"no release {pk} of {request.auth.vendor}", status=404)
+        return Response(ReleaseStateOutput(release).data)

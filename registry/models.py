@@ -270,3 +270,20 @@ class ConformanceRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release} vs {self.contract}: {self.verdict}"
+
+
+class VendorKey(models.Model):
+    """A pass vendor's API key for submitting releases: only its prefix and SHA-256 are stored."""
+
+    vendor = models.CharField(max_length=200, help_text="The vendor's name, as recorded on its releases.")
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["vendor", "created_at"]
+        constraints = [models.CheckConstraint(condition=Exact(Length("key_hash"), 64), name="vendorkey_hash_sha256")]
+
+    def __str__(self) -> str:
+        return f"{self.vendor} key {self.prefix}"

@@ -19,6 +19,7 @@ FACTORIES = {
     "registry.PassDependency": rf.PassDependencyFactory,
     "registry.AdapterRelease": rf.AdapterReleaseFactory,
     "registry.ConformanceRun": rf.ConformanceRunFactory,
+    "registry.VendorKey": rf.VendorKeyFactory,
     "governance.Policy": gf.PolicyFactory,
     "governance.Proposal": gf.ProposalFactory,
     "governance.Vote": gf.VoteFactory,

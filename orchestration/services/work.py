@@ -13,8 +13,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance.services.ledger import ledger_append
+from opm_site import api_keys
 from opm_site.errors import ErrorCode, OpmError
-from orchestration import accounting, api_keys
+from orchestration import accounting
 from orchestration.models import (
     AdapterDeployment,
     DeploymentStatus,

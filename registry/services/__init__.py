@@ -11,6 +11,7 @@ from .contracts import (
 )
 from .edges import pass_dependency_add, plan_check_edges
 from .releases import TRANSITIONS, release_submit, release_transition
+from .vendors import vendor_authenticate, vendor_key_issue
 
 __all__ = [
     "TRANSITIONS",
@@ -27,4 +28,6 @@ __all__ = [
     "plan_check_edges",
     "release_submit",
     "release_transition",
+    "vendor_authenticate",
+    "vendor_key_issue",
 ]

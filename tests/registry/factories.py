@@ -1,7 +1,15 @@
 import factory
 from django.utils import timezone
 
-from registry.models import AdapterRelease, ConformanceRun, Contract, ContractSupersession, PassDependency, PassSpec
+from registry.models import (
+    AdapterRelease,
+    ConformanceRun,
+    Contract,
+    ContractSupersession,
+    PassDependency,
+    PassSpec,
+    VendorKey,
+)
 
 
 class ContractFactory(factory.django.DjangoModelFactory):
@@ -65,3 +73,12 @@ class ConformanceRunFactory(factory.django.DjangoModelFactory):
     report = factory.LazyFunction(lambda: {"checks": []})
     started_at = factory.LazyFunction(timezone.now)
     finished_at = factory.LazyAttribute(lambda o: o.started_at)
+
+
+class VendorKeyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VendorKey
+
+    vendor = "Example Vendor"
+    prefix = factory.Sequence(lambda n: f"{n:012x}")
+    key_hash = "0" * 64

@@ -1,0 +1,89 @@
+"""Who may call what: anonymous clients, vendors and deployments against every endpoint."""
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from rest_framework.test import APIClient
+
+from governance.policy_schemas import DEFAULT_DOCUMENTS
+from governance.services import policy_activate, policy_create
+from orchestration.services import deployment_enrol
+from registry.services import release_transition, vendor_key_issue
+from tests.orchestration.factories import ParticipantFactory
+
+pytestmark = pytest.mark.django_db
+
+# (method, path, body): every endpoint of the API.
+WORK = [
+    ("post", "/api/v1/problems", {}),
+    ("post", "/api/v1/tasks/lease", {}),
+    ("post", "/api/v1/tasks/1/heartbeat", {}),
+    ("post", "/api/v1/tasks/1/failure", {}),
+    ("post", "/api/v1/signals", {}),
+]
+VENDOR = [("post", "/api/v1/registry/releases", {}), ("get", "/api/v1/registry/releases/1", None)]
+PUBLIC = [
+    ("get", "/api/v1/ledger/key", None),
+    ("get", "/api/v1/ledger/entries", None),
+    ("get", "/api/v1/registry/contracts", None),
+    ("get", "/api/v1/registry/passes/llvm", None),
+    ("get", "/api/v1/schema/", None),
+]
+
+
+@pytest.fixture
+def clients(release, adapter_contract):
+    policy = policy_create(kind="privacy", document=DEFAULT_DOCUMENTS["privacy"], created_by=None)
+    policy_activate(policy=policy, proposal=None, actor="test")
+    release_transition(release=release, to_state="in_review", actor="t")
+    release_transition(release=release, to_state="approved", actor="t")
+    public = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    _, deployment_key = deployment_enrol(
+        participant=ParticipantFactory(), release=release, public_key=public, label="main"
+    )
+    _, vendor_key = vendor_key_issue(vendor="Example Vendor")
+    made = {"anonymous": APIClient(), "deployment": APIClient(), "vendor": APIClient()}
+    made["deployment"].credentials(HTTP_AUTHORIZATION=f"Api-Key {deployment_key}")
+    made["vendor"].credentials(HTTP_AUTHORIZATION=f"Api-Key {vendor_key}")
+    return made
+
+
+def call(client, method, path, body):
+    return getattr(client, method)(path, body, format="json") if body is not None else client.get(path)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), WORK)
+def test_work_loop_is_for_deployments_only(clients, method, path, body):
+    assert call(clients["anonymous"], method, path, body).status_code == 401
+    assert call(clients["vendor"], method, path, body).status_code == 401  # a vendor key is no deployment key
+    assert call(clients["deployment"], method, path, body).status_code not in (401, 403)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), VENDOR)
+def test_release_submission_is_for_vendors_only(clients, method, path, body):
+    assert call(clients["anonymous"], method, path, body).status_code == 401
+    assert call(clients["deployment"], method, path, body).status_code == 401  # deployments cannot submit
+    assert call(clients["vendor"], method, path, body).status_code not in (401, 403)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), PUBLIC)
+def test_public_endpoints_are_open_to_everyone(clients, method, path, body):
+    for client in clients.values():
+        assert call(client, method, path, body).status_code == 200
+
+
+def test_vendor_submits_and_follows_its_release(clients, release, llvm_passes):
+    from tests.governance.fixtures import make_manifest
+
+    vendor = clients["vendor"]
+    created = vendor.post("/api/v1/registry/releases", make_manifest(version="2.0.0"), format="json")
+    assert created.status_code == 201 and created.json()["state"] == "submitted"
+    mine = vendor.get(f"/api/v1/registry/releases/{created.json()['id']}").json()
+    assert mine["name"] == "llvm-size" and mine["conformance_runs"] == []
+    invalid = vendor.post("/api/v1/registry/releases", make_manifest(version="x", artifact_digest="y"), format="json")
+    assert invalid.status_code == 400 and invalid.json()["code"] == "invalid_manifest"
+    assert len(invalid.json()["errors"]) == 2
+    _, other_key = vendor_key_issue(vendor="Someone Else")
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Api-Key {other_key}")
+    assert other.get(f"/api/v1/registry/releases/{created.json()['id']}").status_code == 404
