@@ -43,3 +43,18 @@ class VendorKeyScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "`Api-Key opm_<prefix>_<secret>`, issued to a vendor by `manage.py vendors key`.",
         }
+
+
+def paginated(child: type[serializers.Serializer]) -> serializers.Serializer:
+    """The limit/offset page our list endpoints return, for the schema."""
+    from drf_spectacular.utils import inline_serializer
+
+    return inline_serializer(
+        name=f"Paginated{child.__name__.removesuffix('Output')}List",
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": child(many=True),
+        },
+    )

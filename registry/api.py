@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from opm_site.errors import ErrorCode, OpmError
-from opm_site.openapi import problems
+from opm_site.openapi import paginated, problems
 from opm_site.throttling import PublicRateThrottle
 from registry import selectors, services
 from registry.models import AdapterRelease, Contract, ContractStatus, Toolchain, VendorKey
@@ -61,7 +61,7 @@ class PublicView(APIView):
 class ContractsView(PublicView):
     """Approved contract versions (the only ones releases may claim)."""
 
-    @extend_schema(responses={200: ContractOutput(many=True)})
+    @extend_schema(responses={200: paginated(ContractOutput)})
     def get(self, request: Request) -> Response:
         contracts = Contract.objects.filter(status=ContractStatus.APPROVED).order_by("name", "created_at")
         return self.paginate(request, contracts, ContractOutput)
@@ -76,7 +76,7 @@ class DiscoveryView(PublicView):
             OpenApiParameter("toolchain", OpenApiTypes.STR, enum=Toolchain.values),
             OpenApiParameter("passes", OpenApiTypes.STR, description="Comma-separated pass names to require."),
         ],
-        responses={200: ReleaseOutput(many=True), **problems(400)},
+        responses={200: paginated(ReleaseOutput), **problems(400)},
     )
     def get(self, request: Request) -> Response:
         contract = request.query_params.get("contract", "")
@@ -92,7 +92,7 @@ class DiscoveryView(PublicView):
 class PassCatalogueView(PublicView):
     """A toolchain's pass catalogue, as read from the toolchain itself (`manage.py passes sync`)."""
 
-    @extend_schema(responses={200: PassOutput(many=True), **problems(404)})
+    @extend_schema(responses={200: paginated(PassOutput), **problems(404)})
     def get(self, request: Request, toolchain: str) -> Response:
         if toolchain not in Toolchain.values:
             raise OpmError(ErrorCode.NOT_FOUND, f"unknown toolchain {toolchain!r}", status=404)
