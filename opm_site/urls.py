@@ -5,11 +5,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from opm_site.health import HealthView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/ledger/", include("governance.urls")),
     path("api/v1/", include("orchestration.urls")),
     path("api/v1/registry/", include("registry.urls")),
+    path("api/v1/health", HealthView.as_view(), name="health"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/schema/swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/schema/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -186,12 +186,16 @@ def signal_submit(*, deployment: AdapterDeployment, body: bytes, signature: byte
     document = _parse_signal(body)
     with transaction.atomic(durable=True):
         try:
-            task = EvaluationTask.objects.select_for_update().select_related("local_problem").get(pk=document["task"])
+            task = (
+                EvaluationTask.objects.select_for_update(of=("self",))
+                .select_related("local_problem", "signal")
+                .get(pk=document["task"])
+            )
         except (EvaluationTask.DoesNotExist, TypeError, ValueError):
             raise OpmError(
                 ErrorCode.NOT_YOUR_TASK, f"no task {document['task']!r} for this deployment", status=404
             ) from None
-        existing = PerformanceSignal.objects.filter(task=task).first()
+        existing = getattr(task, "signal", None)
         if existing is not None and task.deployment_id == deployment.pk:
             if bytes(existing.body) == body:
                 return existing, False
@@ -199,18 +203,9 @@ def signal_submit(*, deployment: AdapterDeployment, body: bytes, signature: byte
         _check_lease(task, deployment)
         _check_signal_values(document, task)
         now = timezone.now()
-        signal = PerformanceSignal.objects.create(
-            task=task,
-            value=document["value"],
-            corpus_size=document["n"],
-            mechanism=document["mechanism"],
-            parameters=document["parameters"],
-            body=body,
-            signature=signature,
-            received_at=now,
-        )
         task.state, task.finished_at = TaskState.DONE, now
         task.save(update_fields=["state", "finished_at"])
+        # The ledger entry last: the log's lock is then held only for the signal row and the commit.
         entry = ledger_append(
             kind="signal.accepted",
             actor=f"deployment:{deployment.pk}",
@@ -224,8 +219,17 @@ def signal_submit(*, deployment: AdapterDeployment, body: bytes, signature: byte
                 "signature": signature.hex(),
             },
         )
-        PerformanceSignal.objects.filter(pk=signal.pk).update(ledger_index=entry.index)
-        signal.ledger_index = entry.index
+        signal = PerformanceSignal.objects.create(
+            task=task,
+            value=document["value"],
+            corpus_size=document["n"],
+            mechanism=document["mechanism"],
+            parameters=document["parameters"],
+            body=body,
+            signature=signature,
+            ledger_index=entry.index,
+            received_at=now,
+        )
     return signal, True
 
 
