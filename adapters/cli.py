@@ -16,11 +16,14 @@ from typing import Any
 
 from tqdm import tqdm
 
+from adapters import conformance, search
 from adapters import plan as plan_file
-from adapters.drivers import CorpusError, Driver, get_driver
-from adapters.drivers.llvm import REFERENCES
+from adapters.drivers import CorpusError, Driver, driver_names, get_driver
+from adapters.drivers.base import driver_class
 from adapters.evaluate import EvaluationReport, ProgramResult, corpus_programs, evaluate
 from adapters.toolchains import ToolchainUnavailable
+from adapters.toolchains import cranelift as cranelift_toolchain
+from adapters.toolchains import gcc as gcc_toolchain
 from adapters.toolchains import llvm as llvm_toolchain
 
 PROG = "opm-adapter"
@@ -36,8 +39,16 @@ def _llvm_catalogue() -> dict[str, Any]:
     }
 
 
+def _synthetic_catalogue() -> dict[str, Any]:
+    """The default synthetic problem's passes (a driver built for another problem lists its own)."""
+    return get_driver("synthetic").catalogue()
+
+
 # Toolchain name -> function building its pass catalogue document; other drivers add theirs here.
 CATALOGUES: dict[str, Callable[[], dict[str, Any]]] = {"llvm": _llvm_catalogue}
+CATALOGUES["gcc"] = gcc_toolchain.catalogue_document
+CATALOGUES["synthetic"] = _synthetic_catalogue
+CATALOGUES["cranelift"] = cranelift_toolchain.catalogue
 
 
 def _error(message: str) -> None:
@@ -81,20 +92,26 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     if not measurement.ok:
         _error(f"{args.input}: {measurement.verdict} ({measurement.detail})")
         return EXIT_FAILED
-    print(f"{args.output}: {measurement.text_bytes} bytes of code, {measurement.ir_instructions} IR instructions")
+    ir = "" if measurement.ir_instructions is None else f", {measurement.ir_instructions} IR instructions"
+    print(f"{args.output}: {measurement.text_bytes} bytes of code{ir}")
     return EXIT_OK
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a plan over a local corpus against the reference; a table, or JSON with --json."""
     plan, driver = _load_plan_and_driver(args.plan)
+    reference = args.reference or driver.references[0]
+    if reference not in driver.references:
+        known = ", ".join(driver.references)
+        _error(f"--reference: {plan.toolchain} has no reference {reference!r} (known: {known})")
+        return EXIT_USAGE
     count = len(corpus_programs(Path(args.corpus), driver))
     with tqdm(total=count, unit="program", file=sys.stderr, leave=False, disable=count < PROGRESS_MIN_PROGRAMS) as bar:
 
         def advance(result: ProgramResult) -> None:
             bar.update(1)
 
-        report = evaluate(plan, Path(args.corpus), args.reference, args.jobs, driver=driver, progress=advance)
+        report = evaluate(plan, Path(args.corpus), reference, args.jobs, driver=driver, progress=advance)
     if args.json:
         json.dump(report.as_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -114,6 +131,332 @@ def _print_table(report: EvaluationReport) -> None:
     ok = len(report.programs) - report.failures
     mean = "-" if report.geomean_ratio is None else f"{report.geomean_ratio:.4f}"
     print(f"geometric mean ratio {mean} over {ok} ok programs (reference {report.reference}); {report.failures} failed")
+
+
+def _driver_or_usage(toolchain: str) -> Driver | None:
+    """The toolchain's driver, or None after reporting an unknown name (a usage error)."""
+    try:
+        return get_driver(toolchain)
+    except KeyError as exc:
+        _error(exc.args[0])
+        return None
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    """Search plans on a local corpus (random or greedy); print the best plan and a summary."""
+    driver = _driver_or_usage(args.toolchain)
+    if driver is None:
+        return EXIT_USAGE
+    programs = corpus_programs(Path(args.corpus), driver)
+    run = search.search_per_program if args.per_program else search.search
+    total = args.budget * (len(programs) if args.per_program else 1)
+    cache = getattr(driver, "cache", None)  # drivers built by the CLI have no test hooks: results may be stored
+    with tqdm(total=total, unit="plan", file=sys.stderr, leave=False) as bar:
+        found = run(
+            driver,
+            programs,
+            strategy=args.strategy,
+            budget=args.budget,
+            seed=args.seed,
+            jobs=args.jobs,
+            reference=args.reference,
+            cache=cache if isinstance(cache, search.Cache) else None,
+            progress=lambda _: bar.update(1),
+        )
+    if args.per_program:
+        document = search.per_program_summary(found)
+        plans = {Path(entry["program"]).stem: entry["plan"] for entry in document["programs"]}
+    else:
+        document = {"plan": found.best.plan.to_json(), "summary": found.summary()}
+        plans = {"": document["plan"]}
+    if args.output:
+        _write_plans(Path(args.output), plans, directory=args.per_program)
+    if args.json:
+        json.dump(document, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif args.per_program:
+        _print_per_program(document)
+    else:
+        _print_search(document)
+    return EXIT_OK
+
+
+def _write_plans(output: Path, plans: dict[str, dict[str, Any]], *, directory: bool) -> None:
+    """One plan file at `output`, or (per program) `output/<program>.json` for each program."""
+    if directory:
+        output.mkdir(parents=True, exist_ok=True)
+    for name, document in plans.items():
+        target = output / f"{name}.json" if directory else output
+        target.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def _print_search(document: dict[str, Any]) -> None:
+    summary = document["summary"]
+    print(
+        f"best plan {summary['plan'][:12]}: geometric-mean ratio {summary['geomean_ratio']:.4f} "
+        f"vs {summary['reference']} ({summary['evaluations']} of {summary['budget']} evaluations, "
+        f"{summary['failed_evaluations']} failed; {summary['programs_worse_than_reference']} of "
+        f"{len(summary['programs'])} programs worse than the reference)"
+    )
+    print(json.dumps(document["plan"], indent=2))
+
+
+def _print_per_program(document: dict[str, Any]) -> None:
+    width = max([len("program"), *(len(entry["program"]) for entry in document["programs"])])
+    print(f"{'program':<{width}}  {'reference':>9}  {'best':>9}  {'ratio':>7}  plan")
+    for entry in document["programs"]:
+        plan = "reference (nothing better found)" if entry["fallback"] else search.describe(entry["plan"])
+        print(
+            f"{entry['program']:<{width}}  {entry['reference_bytes']:>9}  {entry['plan_bytes']:>9}  "
+            f"{entry['ratio']:>7.4f}  {plan}"
+        )
+    summary = document["summary"]
+    print(
+        f"geometric mean ratio {summary['geomean_ratio']:.4f}; {summary['improved_programs']} programs improved, "
+        f"{summary['programs_worse_than_reference']} worse; {summary['evaluations']} evaluations"
+    )
+
+
+def _cmd_conformance(args: argparse.Namespace) -> int:
+    """Run the conformance harness on a toolchain's driver; exit 1 unless every check passed."""
+    driver = _driver_or_usage(args.toolchain)
+    if driver is None:
+        return EXIT_USAGE
+    report = conformance.run_conformance(driver, args.contract)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for check in report["checks"]:
+            print(f"{'PASS' if check['passed'] else 'FAIL'}  {check['name']}: {check['detail']}")
+        print(f"{report['contract']} {report['toolchain']}: {report['verdict']}")
+    return EXIT_OK if report["verdict"] == "passed" else EXIT_FAILED
+
+
+# --- working for a market: key files and the work loop ------------------------------------------------------
+# The network client is imported by these commands only, so the local tools start without it.
+
+
+def _cmd_keygen(args: argparse.Namespace) -> int:
+    """Create a deployment key file (mode 0600) and print its public key in hex for the operator to enrol."""
+    from adapters import keyfile
+
+    try:
+        key = keyfile.generate(args.out)
+    except (keyfile.KeyFileError, OSError) as exc:
+        _error(str(exc))
+        return EXIT_FAILED
+    print(key.public_key_hex)
+    print(
+        f"{PROG}: wrote {args.out}; the operator enrols it with `manage.py deployments enrol --participant P "
+        f"--release ID --public-key {key.public_key_hex}`; store the API key it prints with "
+        f"`{PROG} keyfile set-api-key {args.out} KEY`",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _cmd_keyfile_set_api_key(args: argparse.Namespace) -> int:
+    """Store the API key the server issued at enrolment into the key file (`-` reads it from stdin)."""
+    from adapters import keyfile
+
+    try:
+        key = keyfile.load(args.keyfile)
+        key.api_key = keyfile.check_api_key(sys.stdin.readline() if args.key == "-" else args.key)
+        key.save()
+    except (keyfile.KeyFileError, OSError) as exc:
+        _error(str(exc))
+        return EXIT_FAILED
+    print(f"{PROG}: stored the API key in {args.keyfile}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_keyfile_show(args: argparse.Namespace) -> int:
+    """Print what a key file holds, without its secrets."""
+    from adapters import keyfile
+
+    try:
+        key = keyfile.load(args.keyfile)
+    except keyfile.KeyFileError as exc:
+        _error(str(exc))
+        return EXIT_FAILED
+    print(f"public key: {key.public_key_hex}")
+    print(f"API key: {'set (' + key.api_key.split('_')[1] + ')' if key.api_key else 'not set'}")
+    print(f"market log: {key.log.vkey + ', last size ' + str(key.log.size) if key.log else 'not pinned yet'}")
+    for handle, record in sorted(key.problems.items()):
+        print(f"problem {handle}: n = {record.corpus_size}, commitment {record.commitment}")
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """Work for a market server until stopped: lease tasks, evaluate them locally, submit signed signals."""
+    import signal
+    import threading
+    from urllib.parse import urlsplit
+
+    from adapters import keyfile
+    from adapters.privacy import PrivacyError, SpendRecord, local_rho_limit_nano
+    from adapters.sdk import ApiError, MarketClient
+    from adapters.work import WorkLoop, WorkOptions
+
+    try:
+        key = keyfile.load(args.key_file)
+    except keyfile.KeyFileError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    if not key.api_key:
+        _error(f"{args.key_file} has no API key: store the enrolment's key with `{PROG} keyfile set-api-key`")
+        return EXIT_USAGE
+    if (args.spend_file is None) != (args.local_epsilon is None):
+        _error("--spend-file and --local-epsilon go together: the record and the limit it is checked against")
+        return EXIT_USAGE
+    spend = None
+    if args.spend_file is not None:
+        try:
+            spend = SpendRecord.load(args.spend_file, local_rho_limit_nano(args.local_epsilon, args.local_delta))
+        except PrivacyError as exc:
+            _error(str(exc))
+            return EXIT_USAGE
+    else:
+        print(f"{PROG}: warning: no --spend-file: only the server's budget limits this deployment", file=sys.stderr)
+    url = urlsplit(args.server)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        _error(f"--server {args.server!r}: expected an http(s) URL such as https://market.example")
+        return EXIT_USAGE
+    if url.scheme == "http" and url.hostname not in ("localhost", "127.0.0.1", "::1"):
+        print(f"{PROG}: warning: plain HTTP to {url.hostname}: the API key travels unencrypted", file=sys.stderr)
+    options = WorkOptions(
+        corpus=Path(args.corpus),
+        problem=args.problem,
+        problem_class=args.problem_class,
+        toolchain=args.toolchain or args.problem_class.split("/")[0],
+        reference=args.reference,
+        jobs=args.jobs,
+        lease_seconds=args.lease_seconds,
+        once=args.once,
+        max_tasks=args.max_tasks,
+        idle_max=args.idle_max,
+    )
+    try:
+        client = MarketClient(args.server, key.api_key, verify=args.ca_bundle or True, timeout=args.timeout)
+    except ApiError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    loop = WorkLoop(client, key, options, spend=spend)
+
+    def stop(signum: int, frame: object) -> None:
+        if loop.stopping:  # a second signal: the operator will not wait for the server any longer
+            raise KeyboardInterrupt
+        loop.request_stop(signal.Signals(signum).name)
+
+    # Signal handlers can only be installed from the main thread (not so when main() runs inside a test thread).
+    numbers = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
+    previous = {number: signal.signal(number, stop) for number in numbers}
+    try:
+        with client:
+            return loop.run()
+    except KeyboardInterrupt:
+        _error("aborted by a second signal: a leased task may stay leased until its lease expires")
+        return 130
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _add_work_commands(commands: argparse._SubParsersAction) -> None:
+    """`keygen`, `keyfile` and `run`: the commands that talk to a market server."""
+    keygen = commands.add_parser(
+        "keygen",
+        help="create a deployment key file and print its public key",
+        description="Write a new JSON key file (mode 0600) holding a fresh Ed25519 signing key and print the "
+        "public key in hex, which the operator enrols with `manage.py deployments enrol`.",
+    )
+    keygen.add_argument("--out", required=True, metavar="KEYFILE", help="key file to create (never overwritten)")
+    keygen.set_defaults(func=_cmd_keygen)
+
+    keyfile_parser = commands.add_parser("keyfile", help="manage a deployment key file")
+    keyfile_commands = keyfile_parser.add_subparsers(dest="keyfile_command", metavar="ACTION", required=True)
+    set_api_key = keyfile_commands.add_parser("set-api-key", help="store the API key the enrolment printed")
+    set_api_key.add_argument("keyfile", metavar="KEYFILE")
+    set_api_key.add_argument("key", metavar="KEY", help="the API key (opm_<prefix>_<secret>), or - to read stdin")
+    set_api_key.set_defaults(func=_cmd_keyfile_set_api_key)
+    show = keyfile_commands.add_parser("show", help="print the public key and state, without secrets")
+    show.add_argument("keyfile", metavar="KEYFILE")
+    show.set_defaults(func=_cmd_keyfile_show)
+
+    run = commands.add_parser(
+        "run",
+        help="work for a market server: lease, evaluate locally, submit signed signals",
+        description="Register the local corpus (its size and a salted commitment only), then lease tasks, "
+        "evaluate each plan on the corpus, release a noised clipped mean and submit it signed. Per-program "
+        "results never leave this machine. SIGINT/SIGTERM stop cleanly: a running task is reported "
+        "`interrupted`. Exit 0 on a clean stop, 1 when work cannot go on.",
+    )
+    run.add_argument("--server", required=True, metavar="URL", help="the market's base URL (https://...)")
+    run.add_argument("--key-file", required=True, metavar="KEYFILE", help="this deployment's key file")
+    run.add_argument("--corpus", required=True, metavar="DIR", help="directory of the private programs")
+    run.add_argument("--problem", required=True, metavar="HANDLE", help="opaque handle of this corpus")
+    run.add_argument("--problem-class", required=True, metavar="CLASS", help="e.g. llvm/text-bytes")
+    run.add_argument("--toolchain", metavar="NAME", help="driver that counts the corpus (default: CLASS's prefix)")
+    run.add_argument("--ca-bundle", metavar="PEM", help="CA certificates to verify the server with (private CA)")
+    run.add_argument("--spend-file", metavar="PATH", help="local record of privacy spent (checked before each task)")
+    run.add_argument("--local-epsilon", type=float, metavar="E", help="this participant's own limit, epsilon")
+    run.add_argument("--local-delta", type=float, default=1e-6, metavar="D", help="... at delta (default 1e-6)")
+    run.add_argument("--reference", metavar="KIND", help="reference build (default: the driver's first)")
+    run.add_argument("--jobs", type=int, default=1, metavar="N", help="programs evaluated at once")
+    run.add_argument("--lease-seconds", type=int, default=600, metavar="S", help="lease length (heartbeats renew it)")
+    run.add_argument("--once", action="store_true", help="lease once, handle what came, then exit")
+    run.add_argument("--max-tasks", type=_non_negative, metavar="N", help="exit after handling N tasks")
+    run.add_argument("--idle-max", type=float, default=60.0, metavar="S", help="longest wait between empty leases")
+    run.add_argument("--timeout", type=float, default=30.0, metavar="S", help="HTTP timeout per request")
+    run.set_defaults(func=_cmd_run)
+
+
+def _cmd_corpus_materialize(args: argparse.Namespace) -> int:
+    """Compile one slice of a C code base from the ziglang wheel to a directory of IR modules."""
+    from adapters import corpora
+
+    try:
+        index, count = corpora.parse_slice(args.slice)
+    except ValueError as exc:
+        _error(f"--slice: {exc}")
+        return EXIT_USAGE
+    total = len(corpora.slice_files(corpora.codebase(args.source).files(), index, count))
+    with tqdm(total=total, unit="file", file=sys.stderr, leave=False, desc=f"{args.source} {index}/{count}") as bar:
+        manifest = corpora.materialize(
+            args.source, index, count, Path(args.directory), jobs=args.jobs, progress=lambda _: bar.update(1)
+        )
+    counts = manifest["counts"]
+    skipped = ", ".join(f"{number} {reason}" for reason, number in counts["skipped"].items()) or "none"
+    print(
+        f"{args.directory}: {counts['compiled']} modules from slice {index}/{count} of {args.source} "
+        f"({counts['slice']} of {counts['source_files']} files; skipped: {skipped})"
+    )
+    return EXIT_OK
+
+
+def _add_corpus_commands(commands: argparse._SubParsersAction) -> None:
+    """`corpus materialize`: realistic private corpora for demos and benchmarks."""
+    from adapters import corpora
+
+    corpus_parser = commands.add_parser("corpus", help="build corpora from code bases shipped in the ziglang wheel")
+    corpus_commands = corpus_parser.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
+    materialize = corpus_commands.add_parser(
+        "materialize",
+        help="compile one slice of a C code base to a directory of LLVM IR modules",
+        description="Compile slice I of N (numbered from 1; files spread by a hash of their path, so slices are "
+        "disjoint, cover the code base and are alike) to unoptimised .ll modules plus MANIFEST.json, listing "
+        "the files skipped and why. Rerunning is idempotent. The result is a corpus for `evaluate`.",
+    )
+    materialize.add_argument(
+        "--source", required=True, choices=(*corpora.SOURCES, *corpora.UNSUPPORTED), help="code base to slice"
+    )
+    materialize.add_argument("--slice", required=True, metavar="I/N", help="which slice, e.g. 1/4")
+    materialize.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="files compiled at once (default: CPUs)"
+    )
+    materialize.add_argument("directory", metavar="DIR", help="output directory (new, empty, or this same slice)")
+    materialize.set_defaults(func=_cmd_corpus_materialize)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,17 +499,67 @@ def build_parser() -> argparse.ArgumentParser:
         "the verifier's verdict, and the geometric-mean size ratio. Local only: nothing is sent.",
     )
     evaluate_parser.add_argument("--plan", required=True, metavar="PLAN", help="plan file (JSON)")
-    evaluate_parser.add_argument("--corpus", required=True, metavar="DIR", help="directory of .c / .ll programs")
+    evaluate_parser.add_argument(
+        "--corpus", required=True, metavar="DIR", help="directory of programs (.c / .ll; .syn for synthetic)"
+    )
+    references = "; ".join(f"{name}: {', '.join(driver_class(name).references)}" for name in driver_names())
     evaluate_parser.add_argument(
         "--reference",
-        default="Oz",
-        choices=REFERENCES,
-        help="Oz: default<Oz> through the same opt and llc (default); cc-Oz: the C compiler's own -Oz",
+        default=None,
+        metavar="KIND",
+        help=f"reference build, by toolchain, the first the default ({references}). llvm Oz: default<Oz> "
+        "through the same opt and llc; cc-Oz: the C compiler's own -Oz",
     )
     evaluate_parser.add_argument("--jobs", type=int, default=1, metavar="N", help="programs evaluated at once")
     evaluate_parser.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate_parser.set_defaults(func=_cmd_evaluate)
+
+    search_parser = commands.add_parser(
+        "search",
+        help="search locally for a plan that beats the reference on a corpus",
+        description="Search plans on a local corpus with a seeded strategy (reproducible: same seed, same "
+        "plans) and print the best plan file and a summary. Local only: nothing is sent.",
+    )
+    search_parser.add_argument("--toolchain", required=True, metavar="NAME", help="toolchain whose driver to use")
+    search_parser.add_argument("--corpus", required=True, metavar="DIR", help="directory of programs")
+    search_parser.add_argument("--budget", required=True, type=_non_negative, metavar="N", help="plans to evaluate")
+    search_parser.add_argument("--strategy", required=True, choices=search.STRATEGIES, help="how to propose plans")
+    search_parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the strategy (default 0)")
+    search_parser.add_argument(
+        "--per-program",
+        action="store_true",
+        help="search each program separately (budget per program); a program keeps the reference if nothing beats it",
+    )
+    search_parser.add_argument("--reference", metavar="KIND", help="reference pipeline (default: the driver's first)")
+    search_parser.add_argument("--jobs", type=int, default=1, metavar="N", help="plans evaluated at once")
+    search_parser.add_argument(
+        "-o", "--output", metavar="PATH", help="write the best plan file here (--per-program: a directory)"
+    )
+    search_parser.add_argument("--json", action="store_true", help="print {plan, summary} (or per program) as JSON")
+    search_parser.set_defaults(func=_cmd_search)
+
+    conformance_parser = commands.add_parser(
+        "conformance",
+        help="check a toolchain's driver against the adapter contract",
+        description="Run the conformance harness: schema-valid messages, deterministic builds, time limits, "
+        "crashes reported as failures, and a verifier that rejects deliberately wrong code.",
+    )
+    conformance_parser.add_argument("--toolchain", required=True, metavar="NAME", help="toolchain to check")
+    conformance_parser.add_argument(
+        "--contract", default=conformance.ADAPTER_CONTRACT, metavar="NAME@VERSION", help="contract version to check"
+    )
+    conformance_parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    conformance_parser.set_defaults(func=_cmd_conformance)
+    _add_work_commands(commands)
+    _add_corpus_commands(commands)
     return parser
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

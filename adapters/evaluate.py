@@ -93,7 +93,7 @@ def corpus_programs(corpus_dir: Path, driver: Driver) -> list[Path]:
 def evaluate(
     plan: Plan,
     corpus_dir: Path,
-    reference: str = "Oz",
+    reference: str | None = None,
     jobs: int = 1,
     *,
     driver: Driver | None = None,
@@ -104,9 +104,13 @@ def evaluate(
     The plan is checked first (PlanError before any work), then each program's reference is
     computed (CorpusError names a program that cannot be compiled or whose reference fails),
     then the plan; plan failures are results with a failure verdict, never exceptions. `jobs`
-    programs run at once (threads: the work is in child processes).
+    programs run at once (threads: the work is in child processes). `reference` is one of the
+    driver's `references` (default: its first, e.g. `Oz` for llvm, `Os` for gcc).
     """
     driver = driver or get_driver(plan.toolchain)
+    reference = reference or driver.references[0]
+    if reference not in driver.references:
+        raise ValueError(f"unknown {plan.toolchain} reference {reference!r} (known: {', '.join(driver.references)})")
     driver.check_plan(plan)
     programs = corpus_programs(corpus_dir, driver)
 

@@ -53,25 +53,33 @@ class KnobSpec:
     target or the code model (which would make sizes incomparable), or load plugins.
     """
 
-    type: type[bool] | type[int]
+    type: type[bool] | type[int] | type[str]
     minimum: int | None = None
     maximum: int | None = None
     true_value: str = "true"
     false_value: str = "false"
     description: str = ""
+    choices: tuple[str, ...] = ()
+    """The allowed values of a string knob (an enumeration; free text is never allowed)."""
 
     def check(self, field: str, value: Any) -> None:
-        """Raise PlanError unless `value` has this knob's type and lies in its range."""
+        """Raise PlanError unless `value` has this knob's type and lies in its range (or choices)."""
         if self.type is bool:
             if not isinstance(value, bool):
                 raise PlanError(f"{field}: expected a boolean, got {_json_type(value)}")
+            return
+        if self.type is str:
+            if not isinstance(value, str):
+                raise PlanError(f"{field}: expected a string, got {_json_type(value)}")
+            if value not in self.choices:
+                raise PlanError(f"{field}: {value!r} is not one of {', '.join(self.choices)}")
             return
         if isinstance(value, bool) or not isinstance(value, int):
             raise PlanError(f"{field}: expected an integer, got {_json_type(value)}")
         if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
             raise PlanError(f"{field}: {value} is outside the allowed range [{self.minimum}, {self.maximum}]")
 
-    def render(self, name: str, value: bool | int) -> str:
+    def render(self, name: str, value: bool | int | str) -> str:
         """The command-line flag, e.g. `-inline-threshold=50` or `-enable-ipra=true`."""
         if isinstance(value, bool):
             return f"-{name}={self.true_value if value else self.false_value}"
@@ -105,6 +113,43 @@ LLVM_KNOBS: dict[str, dict[str, KnobSpec]] = {
 # Toolchain -> knob group (the tool taking the flags) -> allowed options. Drivers of other
 # toolchains register theirs here; a plan for an unregistered toolchain is rejected.
 KNOBS: dict[str, dict[str, dict[str, KnobSpec]]] = {"llvm": LLVM_KNOBS}
+
+# gcc: the base level (-Os, or -Oz with `gcc.Oz`) and the --param limits that trade size most
+# directly (inlining, cross-jumping, tail merging, switch lowering); the gcc driver writes them as
+# `--param=NAME=N`. Defaults quoted are gcc 12's at -Os.
+GCC_KNOBS: dict[str, dict[str, KnobSpec]] = {
+    "gcc": {"Oz": KnobSpec(bool, description="base level -Oz instead of -Os (gcc 12 and later)")},
+    "param": {
+        "max-inline-insns-auto": KnobSpec(int, 0, 1_000, description="auto-inlining size limit (default 15)"),
+        "max-inline-insns-single": KnobSpec(int, 0, 1_000, description="limit for `inline` functions (default 70)"),
+        "max-inline-insns-size": KnobSpec(int, 0, 1_000, description="limit when optimising for size (0: unset)"),
+        "early-inlining-insns": KnobSpec(int, 0, 1_000, description="early inliner growth allowed (default 6)"),
+        "inline-unit-growth": KnobSpec(int, 0, 1_000, description="unit growth by inlining, in % (default 40)"),
+        "large-function-growth": KnobSpec(int, 0, 1_000, description="large function growth, in % (default 100)"),
+        "max-crossjump-edges": KnobSpec(int, 0, 10_000, description="incoming edges cross-jumping considers"),
+        "min-crossjump-insns": KnobSpec(int, 1, 1_000, description="min common tail to cross-jump (default 1)"),
+        "max-tail-merge-comparisons": KnobSpec(int, 0, 1_000, description="tail merge comparisons (default 10)"),
+        "max-grow-copy-bb-insns": KnobSpec(int, 0, 100, description="block copying growth factor (default 8)"),
+        "case-values-threshold": KnobSpec(int, 0, 1_000, description="min cases for a jump table (0: target's)"),
+        "jump-table-max-growth-ratio-for-size": KnobSpec(
+            int, 0, 10_000, description="jump table growth allowed at -Os, in % (default 300)"
+        ),
+    },
+}
+KNOBS["gcc"] = GCC_KNOBS
+KNOBS["synthetic"] = {}  # a model, not a tool: nothing to set
+
+# cranelift: passes are Cranelift settings (the driver checks them against its catalogue); the
+# one knob is the optimisation level, which the reference sets to speed_and_size.
+CRANELIFT_OPT_LEVELS = ("none", "speed", "speed_and_size")
+CRANELIFT_KNOBS: dict[str, dict[str, KnobSpec]] = {
+    "cranelift": {
+        "opt_level": KnobSpec(
+            str, choices=CRANELIFT_OPT_LEVELS, description="Cranelift optimisation level (default speed_and_size)"
+        ),
+    },
+}
+KNOBS["cranelift"] = CRANELIFT_KNOBS
 
 
 # --- the plan -----------------------------------------------------------------------------------
@@ -162,7 +207,7 @@ class Plan:
 
     toolchain: str
     passes: tuple[PassStep, ...]
-    knobs: dict[str, dict[str, bool | int]] = dataclasses.field(default_factory=dict)
+    knobs: dict[str, dict[str, bool | int | str]] = dataclasses.field(default_factory=dict)
 
     def __hash__(self) -> int:
         return hash(self.content_hash())
@@ -236,6 +281,12 @@ def reference_plan(toolchain: str) -> Plan:
     """The toolchain's standard size pipeline, the baseline every plan is measured against."""
     if toolchain == "llvm":
         return Plan("llvm", (PassStep("default", {"level": "Oz"}),), {})
+    if toolchain == "gcc":
+        return Plan("gcc", (), {})  # -Os with no flag changed
+    if toolchain == "synthetic":
+        return Plan("synthetic", (), {})  # no pass: the program's base size
+    if toolchain == "cranelift":
+        return Plan("cranelift", (), {"cranelift": {"opt_level": "speed_and_size"}})  # default settings
     raise PlanError(f"toolchain: no reference plan for {toolchain!r}")
 
 
@@ -376,10 +427,10 @@ def _installed_catalogue() -> tuple[PassInfo, ...]:
 # --- parsing helpers ------------------------------------------------------------------------------
 
 
-def _parse_knobs(data: Any, groups: Mapping[str, Mapping[str, KnobSpec]]) -> dict[str, dict[str, bool | int]]:
+def _parse_knobs(data: Any, groups: Mapping[str, Mapping[str, KnobSpec]]) -> dict[str, dict[str, bool | int | str]]:
     if not isinstance(data, dict):
         raise PlanError(f"knobs: expected an object, got {_json_type(data)}")
-    knobs: dict[str, dict[str, bool | int]] = {}
+    knobs: dict[str, dict[str, bool | int | str]] = {}
     for group, values in data.items():
         if group not in groups:
             raise PlanError(f"knobs.{group}: unknown knob group (known: {', '.join(sorted(groups))})")
@@ -419,6 +470,7 @@ def _json_type(value: Any) -> str:
 
 
 __all__ = [
+    "GCC_KNOBS",
     "KNOBS",
     "LLVM_KNOBS",
     "KnobSpec",

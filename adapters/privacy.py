@@ -109,6 +109,40 @@ def rho_nano(noise_multiplier: float) -> int:
     return math.ceil(NANO * rho(noise_multiplier) - 1e-6)
 
 
+def _epsilon_of_rho(rho_value: float, delta: float) -> float:
+    """OpenDP's zCDP -> (epsilon, delta) conversion of a rho-zCDP Gaussian release (sensitivity 1)."""
+    dp.enable_features("contrib")
+    gaussian = _gaussian_measurement(1.0 / math.sqrt(2.0 * rho_value))
+    return float(dp.c.make_zCDP_to_approxDP(gaussian).map(1.0).epsilon(delta))
+
+
+def local_rho_limit_nano(epsilon: float, delta: float) -> int:
+    """The participant's own limit, stated as (epsilon, delta), in nano-rho (rounded down, never over-grant).
+
+    The largest rho whose conversion by OpenDP (a DP accounting library, never a hand-rolled formula) stays
+    within epsilon at delta, found by bisection on the monotone conversion.
+    """
+    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not math.isfinite(epsilon) or epsilon <= 0:
+        raise PrivacyError(f"epsilon must be a finite number > 0, got {epsilon!r}")
+    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not 0 < delta < 1:
+        raise PrivacyError(f"delta must be in (0, 1), got {delta!r}")
+    low, high = 0.0, max(float(epsilon), 1.0)
+    try:
+        while _epsilon_of_rho(high, delta) <= epsilon:
+            high *= 2
+        for _ in range(80):
+            middle = (low + high) / 2
+            if middle <= 0 or middle == low or middle == high:
+                break
+            if _epsilon_of_rho(middle, delta) <= epsilon:
+                low = middle
+            else:
+                high = middle
+    except OpenDPException as error:
+        raise PrivacyError(f"OpenDP cannot convert (epsilon {epsilon!r}, delta {delta!r}): {error}") from error
+    return math.floor(low * NANO)
+
+
 # --- Release --------------------------------------------------------------------------------------------------
 
 

@@ -56,7 +56,9 @@ def setup_database(env: dict, tasks: int) -> tuple[str, list[int], Ed25519Privat
     from registry.services import contract_create, contract_mark_approved, release_submit, release_transition
 
     policy_activate(
-        policy=policy_create(kind="privacy", document=DEFAULT_DOCUMENTS["privacy"] | {"epsilon": 50.0}, created_by=None),
+        policy=policy_create(
+            kind="privacy", document=DEFAULT_DOCUMENTS["privacy"] | {"epsilon": 50.0}, created_by=None
+        ),
         proposal=None,
         actor="bench",
     )
@@ -152,9 +154,18 @@ def main() -> int:
         key, task_ids, signing = setup_database(env, args.signals)
         port = free_port()
         server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "opm_site.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(args.workers)],
-            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "opm_site.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         url = f"http://127.0.0.1:{port}"
         for _ in range(200):
@@ -166,8 +177,13 @@ def main() -> int:
         signals = []
         for task in task_ids:
             body = rfc8785.dumps(
-                {"task": task, "value": 0.01, "n": 250, "mechanism": "gaussian",
-                 "parameters": {"noise_multiplier": 1000.0, "clip_bound": 0.1}}
+                {
+                    "task": task,
+                    "value": 0.01,
+                    "n": 250,
+                    "mechanism": "gaussian",
+                    "parameters": {"noise_multiplier": 1000.0, "clip_bound": 0.1},
+                }
             )
             headers = {
                 "Authorization": f"Api-Key {key}",

@@ -59,6 +59,8 @@ class Driver(abc.ABC):
     name: str
     source_suffixes: tuple[str, ...] = ()
     """File name endings this driver accepts as corpus programs (e.g. `.c`, `.ll`)."""
+    references: tuple[str, ...] = ("Oz",)
+    """The reference pipelines `reference()` accepts as `kind`; the first is the default."""
 
     @abc.abstractmethod
     def catalogue(self) -> dict[str, Any]:
@@ -90,8 +92,9 @@ class Driver(abc.ABC):
         """Prepare, apply and verify `plan` on one corpus program."""
 
     @abc.abstractmethod
-    def reference(self, program: Path, kind: str = "Oz") -> Measurement:
-        """The program under the toolchain's reference pipeline (`kind` names which one)."""
+    def reference(self, program: Path, kind: str | None = None) -> Measurement:
+        """The program under the toolchain's reference pipeline (`kind`, one of `references`;
+        None for the first)."""
 
     def program_name(self, program: Path) -> str:
         """How a program is named in reports (local only: names never leave the adapter)."""
@@ -116,10 +119,14 @@ def driver_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_driver(name: str, **options: Any) -> Driver:
-    """A new driver for toolchain `name`; `options` go to its constructor (cache dir, limits...)."""
+def driver_class(name: str) -> type[Driver]:
+    """The registered driver class for toolchain `name` (its class attributes, without constructing it)."""
     try:
-        cls = _REGISTRY[name]
+        return _REGISTRY[name]
     except KeyError:
         raise KeyError(f"unknown toolchain {name!r} (known: {', '.join(driver_names())})") from None
-    return cls(**options)
+
+
+def get_driver(name: str, **options: Any) -> Driver:
+    """A new driver for toolchain `name`; `options` go to its constructor (cache dir, limits...)."""
+    return driver_class(name)(**options)

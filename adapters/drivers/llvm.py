@@ -15,6 +15,7 @@ order becomes a failed Measurement.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib.util
 import os
@@ -22,17 +23,16 @@ import re
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from elftools.common.exceptions import ELFError
-from elftools.elf.constants import SH_FLAGS
-from elftools.elf.elffile import ELFFile
 
-from adapters import sandbox
+from adapters import differential, sandbox
 from adapters.cache import Cache, content_key
 from adapters.drivers.base import MISCOMPILED, CorpusError, Driver, Measurement, register
+from adapters.elf import executable_bytes
 from adapters.plan import Plan, PlanError, reference_plan
 from adapters.toolchains import ToolchainUnavailable
 from adapters.toolchains import llvm as llvm_toolchain
@@ -51,6 +51,7 @@ PREPARE_FLAGS = ("-Xclang", "-disable-llvm-passes", "-Xclang", "-emit-llvm-useli
 TOOL_ENV = {"LLVM_DISABLE_SYMBOLIZATION": "1"}  # a crash report must not wait for a symbolizer
 
 _MAIN_DEFINITION = re.compile(rb"^define\b[^\n]*@main\(", re.MULTILINE)
+_ASM_USELISTORDER = re.compile(r"^[ \t]*uselistorder ptr asm [^\n]*\n", re.MULTILINE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +118,7 @@ class LLVMDriver(Driver):
     """
 
     source_suffixes = (".c", ".ll")
+    references = REFERENCES
 
     def __init__(
         self,
@@ -141,6 +143,25 @@ class LLVMDriver(Driver):
         self.ir_hook = ir_hook
         self._lock = threading.RLock()
         self._memo: dict[str, Any] = {}
+
+    _VARIANT_OPTIONS = frozenset(
+        {"tool_limits", "run_limits", "link_limits", "differential", "extra_passes", "ir_hook"}
+    )
+
+    def variant(self, **changes: Any) -> LLVMDriver:
+        """A copy (same class) with some constructor options changed, sharing the tool lookups done so
+        far; the conformance harness builds its impatient, crashing and faulty drivers this way."""
+        unknown = sorted(set(changes) - self._VARIANT_OPTIONS)
+        if unknown:
+            raise TypeError(f"variant() cannot change {', '.join(unknown)}")
+        clone = copy.copy(self)
+        if "extra_passes" in changes:
+            changes["extra_passes"] = tuple(changes["extra_passes"])
+        clone.__dict__.update(changes)
+        clone._lock = threading.RLock()
+        with self._lock:  # the catalogue includes the extra passes; everything else stays valid
+            clone._memo = {key: value for key, value in self._memo.items() if key != "catalogue"}
+        return clone
 
     # --- identity, tools, catalogue -----------------------------------------------------------
 
@@ -215,11 +236,23 @@ class LLVMDriver(Driver):
         raise CorpusError(f"{source}: not a C (.c) or LLVM IR (.ll) file")
 
     def _prepare_c(self, source: Path, data: bytes) -> Path:
+        return self.compile_c(source, data=data)
+
+    def compile_c(
+        self, source: Path, extra_flags: Sequence[str] = (), *, root: Path | None = None, data: bytes | None = None
+    ) -> Path:
+        """Unoptimised IR for one C file, cached by content. `extra_flags` (a foreign codebase's
+        include paths and defines) follow the front end's own; with `root` the compiler runs in
+        that directory on the relative path, so the IR names no path of this machine. Headers
+        outside the source's directory are not in the key: pass them in a versioned install."""
+        source = Path(source)
+        data = _read_source(source) if data is None else data
         # Local headers are part of the input: the key covers those next to the source.
         headers = [(path.name.encode(), path.read_bytes()) for path in sorted(source.parent.glob("*.h"))]
-        key = content_key(
-            "c->ll", self._frontend_identity(), *PREPARE_FLAGS, data, *(part for pair in headers for part in pair)
-        )
+        where = str(source.resolve() if root is None else source.resolve().relative_to(Path(root).resolve()))
+        extra = ("root", where, *extra_flags) if root is not None or extra_flags else ()
+        local = (part for pair in headers for part in pair)
+        key = content_key("c->ll", self._frontend_identity(), *PREPARE_FLAGS, data, *local, *extra)
         cached = self.cache.path("ir", key, ".ll")
         if cached.is_file():
             return cached
@@ -229,13 +262,14 @@ class LLVMDriver(Driver):
                 *self.frontend.command,
                 *self.frontend.compile_flags,
                 *PREPARE_FLAGS,
-                str(source.resolve()),
+                *extra_flags,
+                where,
                 "-o",
                 str(output),
             ]
-            done = sandbox.run(command, limits=self.tool_limits, env=self._env())
+            done = sandbox.run(command, limits=self.tool_limits, cwd=root, env=self._env())
             if not done.ok:
-                message = _first_error(done).replace(f"{source.resolve()}:", "")
+                message = _first_error(done).replace(f"{where}:", "")
                 if not done.failure.startswith("exit "):
                     message = f"{done.failure}: {message}"
                 raise CorpusError(f"{source}: does not compile: {message}")
@@ -277,6 +311,11 @@ class LLVMDriver(Driver):
             if not done.ok:
                 return _tool_failure(name, "opt", done)
             text = optimised.read_text(encoding="utf-8", errors="surrogateescape")
+            if _ASM_USELISTORDER.search(text):
+                # opt 22 writes use-list orders for inline asm that its own parser rejects ("invalid
+                # type for inline asm constraint string"); without them llc builds what clang does.
+                text = _ASM_USELISTORDER.sub("", text)
+                optimised.write_text(text, encoding="utf-8", errors="surrogateescape")
             if ir_hook is not None:
                 text = ir_hook(text)
                 optimised.write_text(text, encoding="utf-8", errors="surrogateescape")
@@ -339,16 +378,8 @@ class LLVMDriver(Driver):
             got = self._link_and_run(Path(out_object), Path(work))
         if isinstance(got, Measurement):
             return dataclasses.replace(got, program=name)
-        if got == expected:
-            return None
-        if got["failure"] is not None:
-            detail = f"program: {got['failure']} (reference: exit {expected['returncode']})"
-        else:
-            detail = (
-                f"program printed {got['stdout_head']!r} exit {got['returncode']}, "
-                f"reference {expected['stdout_head']!r} exit {expected['returncode']}"
-            )
-        return Measurement.failed(name, MISCOMPILED, detail)
+        detail = differential.mismatch(expected, got)
+        return None if detail is None else Measurement.failed(name, MISCOMPILED, detail)
 
     def _link_and_run(self, obj: Path, work: Path) -> dict[str, Any] | Measurement:
         """Link and run one object: the observed behaviour, or a Measurement if it does not link."""
@@ -360,14 +391,7 @@ class LLVMDriver(Driver):
         )
         if not linked.ok:
             return _tool_failure(obj.name, "link", linked)
-        ran = sandbox.run([str(executable)], limits=self.run_limits, cwd=work, env={"PATH": "/usr/bin:/bin"})
-        crashed = ran.failure if ran.failure and not ran.failure.startswith("exit ") else None
-        return {
-            "returncode": ran.returncode,
-            "failure": crashed,
-            "stdout_sha256": content_key(ran.stdout),
-            "stdout_head": sandbox.first_line(ran.stdout, 120) if ran.stdout.strip() else "",
-        }
+        return differential.run_program(executable, self.run_limits, work)
 
     def _reference_run(self, program: Path) -> dict[str, Any]:
         """The reference build's behaviour, cached per program and tool versions."""
@@ -391,9 +415,10 @@ class LLVMDriver(Driver):
 
     # --- references ---------------------------------------------------------------------------------
 
-    def reference(self, program: Path, kind: str = "Oz") -> Measurement:
+    def reference(self, program: Path, kind: str | None = None) -> Measurement:
         """Reference (a) `Oz`: default<Oz> through opt and llc; (b) `cc-Oz`: the C compiler's own
         -Oz object (IR instructions not observed). Cached; a failing reference is a CorpusError."""
+        kind = kind or REFERENCES[0]
         if kind not in REFERENCES:
             raise ValueError(f"unknown reference {kind!r} (known: {', '.join(REFERENCES)})")
         program = Path(program)
@@ -429,16 +454,6 @@ class LLVMDriver(Driver):
 
 
 # --- observations ---------------------------------------------------------------------------------------
-
-
-def executable_bytes(path: Path) -> int:
-    """Total size of the sections that are loaded and executable (SHF_ALLOC and SHF_EXECINSTR):
-    `.text` plus any `.text.*` split off by -ffunction-sections, without data or unwind tables."""
-    wanted = SH_FLAGS.SHF_ALLOC | SH_FLAGS.SHF_EXECINSTR
-    with open(path, "rb") as stream:
-        return sum(
-            section["sh_size"] for section in ELFFile(stream).iter_sections() if section["sh_flags"] & wanted == wanted
-        )
 
 
 _LABEL = re.compile(r'^(?:[-\w.$]+|"[^"]*"):')

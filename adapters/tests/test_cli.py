@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.cli import main
+from adapters.cli import CATALOGUES, main
 from adapters.toolchains.llvm import BIN_DIR_ENV
 
 SERVER_PACKAGES = ("django", "rest_framework", "opm_site", "registry", "governance", "orchestration")
@@ -38,7 +38,8 @@ def test_unknown_toolchain_is_a_one_line_usage_error(capsys):
     assert main(["passes", "--toolchain", "msvc"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == "opm-adapter: error: unknown toolchain 'msvc' (known: llvm)\n"
+    assert err == f"opm-adapter: error: unknown toolchain 'msvc' (known: {', '.join(sorted(CATALOGUES))})\n"
+    assert {"gcc", "llvm", "synthetic"} <= set(CATALOGUES)
 
 
 def test_missing_toolchain_tools_fail_with_one_line(capsys, monkeypatch, tmp_path):

@@ -1,0 +1,43 @@
+"""Differential execution (DESIGN.md §7): run a built program and compare what it did with the
+reference build. Corpus programs print a checksum from `main`, so equal behaviour means equal exit
+status, equal stdout and no crash; a plan whose program differs is `miscompiled`.
+
+Shared by the drivers that link and run native programs, so all of them judge behaviour alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from adapters import sandbox
+from adapters.cache import content_key
+
+RUN_ENV = {"PATH": "/usr/bin:/bin"}  # a test program gets no environment of the participant's
+
+
+def run_program(executable: Path, limits: sandbox.Limits, cwd: Path) -> dict[str, Any]:
+    """Run one program in the sandbox and return its observed behaviour (JSON data, cacheable)."""
+    ran = sandbox.run([str(executable)], limits=limits, cwd=cwd, env=RUN_ENV)
+    crashed = ran.failure if ran.failure and not ran.failure.startswith("exit ") else None
+    return {
+        "returncode": ran.returncode,
+        "failure": crashed,
+        "stdout_sha256": content_key(ran.stdout),
+        "stdout_head": sandbox.first_line(ran.stdout, 120) if ran.stdout.strip() else "",
+    }
+
+
+def mismatch(expected: dict[str, Any], got: dict[str, Any]) -> str | None:
+    """None if `got` behaves like `expected`, else a one-line detail for the `miscompiled` verdict."""
+    if got == expected:
+        return None
+    if got["failure"] is not None:
+        return f"program: {got['failure']} (reference: exit {expected['returncode']})"
+    return (
+        f"program printed {got['stdout_head']!r} exit {got['returncode']}, "
+        f"reference {expected['stdout_head']!r} exit {expected['returncode']}"
+    )
+
+
+__all__ = ["RUN_ENV", "mismatch", "run_program"]

@@ -1,0 +1,371 @@
+"""The synthetic toolchain: a dummy benchmark whose optimum is known, for exact orchestrator tests.
+
+A `SyntheticProblem` (seed, K passes `s00`..., optimum length L) hides a chain: the optimal
+sequence o1..oL. A plan's modelled size is `base * product of one factor per pass occurrence`:
+
+* a chain pass oi helps (factor gi < 1) if its prerequisite o(i-1) ran earlier (o1 always helps),
+  else it costs a little (`MISPLACED`);
+* every other pass is a decoy aimed at one chain pass: it helps a little (hd, weaker than any gi)
+  unless its target is anywhere in the plan, when it costs (`CONFLICT`);
+* running a pass again costs (`DUPLICATE`); some ordered pairs, run back to back, "crash".
+
+Decoys aimed at oi together gain less than oi does (their product stays above gi), so a plan
+missing oi, or running it out of order, is always worse: the chain in order, nothing else, is
+the unique optimum among all plans of any length. From any prefix of the chain the best single
+insertion is the next chain pass (decoys gain less than any chain pass), so greedy insertion
+walks straight to the optimum; random search finds it on small instances.
+
+A synthetic corpus is a directory of `*.syn` JSON files, variants of one problem: each has its
+own base size and scales the ratio by its own exponent (`size = base * ratio ** weight`), so
+variants gain differently but share the optimum. Sizes are whole bytes; for generated variants
+(base >= 2000) the smallest relative gap to the optimum (`DUPLICATE ** 0.6`) is still > 5 bytes.
+Measuring runs no subprocess and reads each file once: tens of thousands of measurements per second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import random
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from adapters.cache import content_key
+from adapters.drivers.base import CorpusError, Driver, Measurement, register
+from adapters.plan import PassStep, Plan, PlanError
+
+MODEL_VERSION = "1"
+"""Changes whenever the model below changes, so cached results never mix two models."""
+
+SUFFIX = ".syn"
+REFERENCES = ("empty",)
+"""`empty`: the plan without passes, i.e. the variant's base size (what `reference_plan` gives)."""
+
+MISPLACED = 1.02  # a chain pass before its prerequisite
+DUPLICATE = 1.01  # a pass run again
+CONFLICT = 1.03  # a decoy in a plan that also runs its target
+CRASH_VERDICT = "crash: signal 6 (SIGABRT)"  # what a real toolchain's assertion looks like
+MAX_PASSES = 100  # names stay `s00`..`s99`
+
+_OPTIMUM_RATIO = (0.55, 0.70)  # the optimum's size ratio, drawn per problem
+_DECOY_SHARE = (0.2, 0.8)  # decoys aimed at one chain pass gain at most gmax ** 0.8 together
+_IR_EXPONENT = (0.5, 1.5)  # how strongly a pass's size effect shows in the IR count
+_WEIGHT = (0.6, 1.4)  # variants: size = base * ratio ** weight
+
+
+@dataclasses.dataclass(frozen=True)
+class SyntheticPassInfo:
+    """One catalogue entry (the same shape as the other toolchains' entries)."""
+
+    name: str
+    description: str
+    kind: str = "synthetic"
+    parameters: str | None = None
+
+    def parameter_schema(self) -> dict[str, Any]:
+        return {"type": "object", "properties": {}, "additionalProperties": False}
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "parameters": self.parameters,
+            "parameter_schema": self.parameter_schema(),
+            "description": self.description,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class _Model:
+    """The hidden part of a problem, derived from its seed."""
+
+    names: tuple[str, ...]
+    chain: tuple[str, ...]
+    prerequisite: dict[str, str | None]
+    gain: dict[str, float]  # chain pass -> factor when it runs after its prerequisite
+    decoy: dict[str, tuple[str, float]]  # decoy -> (target chain pass, factor when the target is absent)
+    ir_exponent: dict[str, float]
+    crashes: frozenset[tuple[str, str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class SyntheticProblem:
+    """A problem instance: `passes` (K) synthetic passes, an optimal sequence of `length` (L)
+    of them, `crash_pairs` ordered pairs that crash when run back to back; all else from `seed`."""
+
+    seed: int = 0
+    passes: int = 16
+    length: int = 5
+    crash_pairs: int = 3
+
+    def __post_init__(self) -> None:
+        for field in ("seed", "passes", "length", "crash_pairs"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{field}: expected a non-negative integer, got {value!r}")
+        if not 1 <= self.length <= self.passes <= MAX_PASSES:
+            raise ValueError(f"need 1 <= length <= passes <= {MAX_PASSES}: length {self.length}, passes {self.passes}")
+        possible = self.passes * (self.passes - 1) - (self.length - 1)
+        if self.crash_pairs > possible:
+            raise ValueError(f"crash_pairs: at most {possible} pairs can crash without touching the optimum")
+
+    @property
+    def label(self) -> str:
+        return f"seed {self.seed}, {self.passes} passes, optimum length {self.length}, {self.crash_pairs} crash pairs"
+
+    def to_json(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> SyntheticProblem:
+        if not isinstance(data, dict) or set(data) != {field.name for field in dataclasses.fields(cls)}:
+            raise ValueError("problem: expected an object with exactly the keys seed, passes, length, crash_pairs")
+        return cls(**data)
+
+    @functools.cached_property
+    def model(self) -> _Model:
+        # A string seed is hashed by `random` (SHA-512), so the model is the same on every machine.
+        rng = random.Random(f"opm-synthetic/{MODEL_VERSION}/{self.seed}/{self.passes}/{self.length}")
+        names = tuple(f"s{index:02d}" for index in range(self.passes))
+        chain = tuple(rng.sample(names, self.length))
+        target_ratio = rng.uniform(*_OPTIMUM_RATIO)
+        shares = [rng.uniform(0.5, 1.5) for _ in chain]
+        gain = {name: target_ratio ** (share / sum(shares)) for name, share in zip(chain, shares, strict=True)}
+        weakest_gain = max(gain.values())  # every decoy gains less than every chain pass
+        decoys = [name for name in names if name not in gain]
+        targets = {decoy: rng.choice(chain) for decoy in decoys}
+        aimed = {name: sum(target == name for target in targets.values()) for name in chain}
+        decoy = {
+            name: (target, weakest_gain ** (rng.uniform(*_DECOY_SHARE) / aimed[target]))
+            for name, target in targets.items()
+        }
+        prerequisite = {name: (chain[index - 1] if index else None) for index, name in enumerate(chain)}
+        ir_exponent = {name: rng.uniform(*_IR_EXPONENT) for name in names}
+        safe = {(chain[index - 1], chain[index]) for index in range(1, len(chain))}
+        pairs = [(one, two) for one in names for two in names if one != two and (one, two) not in safe]
+        crashes = frozenset(rng.sample(pairs, self.crash_pairs))
+        return _Model(names, chain, prerequisite, gain, decoy, ir_exponent, crashes)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.model.names
+
+    def crash(self, sequence: Sequence[str]) -> str | None:
+        """Why the sequence "crashes" (it runs a crash pair back to back), or None."""
+        crashes = self.model.crashes
+        for first, second in zip(sequence, sequence[1:], strict=False):
+            if (first, second) in crashes:
+                return f"synthetic: {first} directly before {second} crashes"
+        return None
+
+    def ratios(self, sequence: Sequence[str]) -> tuple[float, float]:
+        """(size ratio, IR ratio) of a pass sequence against the empty plan (crashes not checked)."""
+        model = self.model
+        present, seen = set(sequence), set()
+        size = ir = 1.0
+        for name in sequence:
+            if name in seen:
+                factor = DUPLICATE
+            elif name in model.gain:
+                before = model.prerequisite[name]
+                factor = model.gain[name] if before is None or before in seen else MISPLACED
+            else:
+                target, gain = model.decoy[name]
+                factor = CONFLICT if target in present else gain
+            seen.add(name)
+            size *= factor
+            ir *= factor ** model.ir_exponent[name]
+        return size, ir
+
+    def variant(self, index: int) -> SyntheticProgram:
+        """Program `index` of this problem's generated corpus (deterministic)."""
+        rng = random.Random(f"opm-synthetic/{MODEL_VERSION}/{self.seed}/variant/{index}")
+        base = rng.randint(2_000, 40_000)
+        return SyntheticProgram(self, base, base // rng.randint(3, 6), round(rng.uniform(*_WEIGHT), 3))
+
+
+@dataclasses.dataclass(frozen=True)
+class SyntheticProgram:
+    """One program of a synthetic corpus: a problem variant with its own sizes, the same optimum."""
+
+    problem: SyntheticProblem
+    base_bytes: int
+    base_ir: int
+    weight: float
+
+    def __post_init__(self) -> None:
+        if isinstance(self.base_bytes, bool) or not isinstance(self.base_bytes, int) or self.base_bytes < 1:
+            raise ValueError(f"base_bytes: expected a positive integer, got {self.base_bytes!r}")
+        if isinstance(self.base_ir, bool) or not isinstance(self.base_ir, int) or self.base_ir < 1:
+            raise ValueError(f"base_ir: expected a positive integer, got {self.base_ir!r}")
+        if isinstance(self.weight, bool) or not isinstance(self.weight, int | float) or not 0 < self.weight <= 10:
+            raise ValueError(f"weight: expected a number in (0, 10], got {self.weight!r}")
+
+    def sizes(self, sequence: Sequence[str]) -> tuple[int, int]:
+        """(text bytes, IR instructions) of a pass sequence (crashes not checked)."""
+        size, ir = self.problem.ratios(sequence)
+        return round(self.base_bytes * size**self.weight), round(self.base_ir * ir**self.weight)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "problem": self.problem.to_json(),
+            "base_bytes": self.base_bytes,
+            "base_ir": self.base_ir,
+            "weight": self.weight,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> SyntheticProgram:
+        keys = {"problem", "base_bytes", "base_ir", "weight"}
+        if not isinstance(data, dict) or set(data) != keys:
+            raise ValueError(f"expected an object with exactly the keys {', '.join(sorted(keys))}")
+        return cls(SyntheticProblem.from_json(data["problem"]), data["base_bytes"], data["base_ir"], data["weight"])
+
+
+def optimum(problem: SyntheticProblem) -> Plan:
+    """The problem's unique optimal plan (for tests: a search should find exactly this)."""
+    return Plan("synthetic", tuple(PassStep(name) for name in problem.model.chain), {})
+
+
+def write_corpus(directory: Path, problem: SyntheticProblem | None = None, count: int = 8) -> list[Path]:
+    """Write `count` variants of `problem` (default: the default problem) as `variant-NN.syn`."""
+    problem = problem or SyntheticProblem()
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(count):
+        path = directory / f"variant-{index:02d}{SUFFIX}"
+        path.write_text(json.dumps(problem.variant(index).to_json(), indent=2) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+@register("synthetic")
+class SyntheticDriver(Driver):
+    """The synthetic benchmark behind the Driver interface. Programs must be variants of the
+    driver's problem (default: `SyntheticProblem()`); `cache_dir` is accepted like every driver's,
+    but nothing is cached: measuring is cheaper than reading a cache entry."""
+
+    source_suffixes = (SUFFIX,)
+    references = REFERENCES
+
+    def __init__(self, *, problem: SyntheticProblem | None = None, cache_dir: Path | None = None) -> None:
+        self.problem = problem or SyntheticProblem()
+        self._lock = threading.Lock()
+        self._programs: dict[Path, tuple[tuple[int, int], SyntheticProgram]] = {}
+
+    def catalogue(self) -> dict[str, Any]:
+        model = self.problem.model
+        return {
+            "toolchain": "synthetic",
+            "version": self.version(),
+            "passes": [
+                SyntheticPassInfo(
+                    name, f"Synthetic pass {name} ({self.problem.label}); its effect depends on what ran before it."
+                ).as_json()
+                for name in model.names
+            ],
+        }
+
+    def version(self) -> str:
+        """Model version and problem, short enough for a catalogue's toolchain version."""
+        problem = self.problem
+        return f"model-{MODEL_VERSION} seed-{problem.seed} k{problem.passes} l{problem.length} c{problem.crash_pairs}"
+
+    def identity(self) -> str:
+        return content_key("synthetic", MODEL_VERSION, json.dumps(self.problem.to_json(), sort_keys=True))
+
+    def check_plan(self, plan: Plan) -> None:
+        if plan.toolchain != "synthetic":
+            raise PlanError(f"toolchain: the synthetic driver cannot run a {plan.toolchain!r} plan")
+        names = self.problem.model.ir_exponent  # a dict: fast membership
+        for index, step in enumerate(plan.passes):
+            if step.name not in names:
+                last = self.problem.model.names[-1]
+                raise PlanError(f"passes[{index}].name: unknown synthetic pass {step.name!r} (known: s00..{last})")
+            if step.params:
+                raise PlanError(f"passes[{index}].params: synthetic passes take no parameters")
+        if any(plan.knobs.values()):
+            raise PlanError("knobs: the synthetic toolchain has no knobs")
+
+    def program(self, source: Path) -> SyntheticProgram:
+        """The parsed program, read once per file version. Raises CorpusError naming the file."""
+        source = Path(source)
+        try:
+            stat = source.stat()
+        except OSError as exc:
+            raise CorpusError(f"{source}: cannot read: {exc.strerror or exc}") from None
+        version = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            known = self._programs.get(source)
+        if known is not None and known[0] == version:
+            return known[1]
+        if source.suffix != SUFFIX:
+            raise CorpusError(f"{source}: not a synthetic program ({SUFFIX} file)")
+        try:
+            program = SyntheticProgram.from_json(json.loads(source.read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise CorpusError(f"{source}: cannot read: {exc.strerror or exc}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError, ValueError, TypeError) as exc:
+            raise CorpusError(f"{source}: not a synthetic program: {exc}") from None
+        if program.problem != self.problem:
+            raise CorpusError(
+                f"{source}: a variant of another synthetic problem ({program.problem.label}); "
+                f"this driver runs {self.problem.label}"
+            )
+        with self._lock:
+            self._programs[source] = (version, program)
+        return program
+
+    def prepare(self, source: Path) -> Path:
+        """A synthetic program is its own input; preparing checks that it parses."""
+        self.program(source)
+        return Path(source)
+
+    def apply(self, plan: Plan, input: Path, out_object: Path) -> Measurement:
+        """Writes the modelled sizes as the "object" (JSON), so `opm-adapter apply` works too."""
+        result = self.measure(plan, input)
+        document = {"plan": plan.content_hash(), **result.as_json()}
+        Path(out_object).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        return result
+
+    def verify(self, program: Path, out_object: Path) -> Measurement | None:
+        """Nothing to run: the model's only failures are its crash pairs, reported by `measure`."""
+        return None
+
+    def measure(self, plan: Plan, program: Path) -> Measurement:
+        self.check_plan(plan)
+        name = self.program_name(Path(program))
+        parsed = self.program(program)
+        sequence = [step.name for step in plan.passes]
+        crash = parsed.problem.crash(sequence)
+        if crash is not None:
+            return Measurement.failed(name, CRASH_VERDICT, crash)
+        text_bytes, ir_instructions = parsed.sizes(sequence)
+        return Measurement(name, text_bytes, ir_instructions, "ok")
+
+    def reference(self, program: Path, kind: str | None = None) -> Measurement:
+        """`empty`: the variant's base size and IR count (no pass run)."""
+        kind = kind or REFERENCES[0]
+        if kind not in REFERENCES:
+            raise ValueError(f"unknown reference {kind!r} (known: {', '.join(REFERENCES)})")
+        parsed = self.program(program)
+        return Measurement(self.program_name(Path(program)), parsed.base_bytes, parsed.base_ir, "ok")
+
+
+__all__ = [
+    "CONFLICT",
+    "DUPLICATE",
+    "MISPLACED",
+    "CRASH_VERDICT",
+    "REFERENCES",
+    "SyntheticDriver",
+    "SyntheticPassInfo",
+    "SyntheticProblem",
+    "SyntheticProgram",
+    "optimum",
+    "write_corpus",
+]

@@ -1,0 +1,119 @@
+"""adapters.conformance: the llvm driver passes; a driver with a blind verifier, a nondeterministic
+driver or one without test hooks fails the check that exposes it, and never gets a fake pass."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from adapters.cli import main
+from adapters.conformance import HARNESS_VERSION, REPORT_SCHEMA, SUITES, run_conformance
+from adapters.contract import ADAPTER_CONTRACT, MANIFEST_SCHEMA, SIGNAL_SCHEMA, build_manifest, schema_errors
+from adapters.drivers.base import Measurement
+from adapters.drivers.llvm import LLVMDriver
+from adapters.plan import Plan
+
+CHECK_NAMES = [name for name, _ in SUITES[ADAPTER_CONTRACT]]
+
+
+class BlindVerifier(LLVMDriver):
+    """Accepts every build: differential execution switched off by a no-op verify."""
+
+    def verify(self, program: Path, out_object: Path) -> Measurement | None:
+        return None
+
+
+class Nondeterministic(LLVMDriver):
+    """Appends random bytes to every object it writes."""
+
+    def apply(self, plan: Plan, input: Path, out_object: Path) -> Measurement:
+        result = super().apply(plan, input, out_object)
+        with open(out_object, "ab") as stream:
+            stream.write(os.urandom(16))
+        return result
+
+
+class WithoutHooks(LLVMDriver):
+    """An llvm driver without its variant() hook: the checks needing extra passes or an IR hook cannot run."""
+
+    variant = None  # type: ignore[assignment]
+
+
+def assert_valid_report(report: dict) -> None:
+    validator = jsonschema.Draft202012Validator(REPORT_SCHEMA, format_checker=jsonschema.FormatChecker())
+    validator.validate(report)
+    assert report["contract"] == ADAPTER_CONTRACT and report["harness_version"] == HARNESS_VERSION
+    assert [check["name"] for check in report["checks"]] == CHECK_NAMES
+    assert (report["verdict"] == "passed") == all(check["passed"] for check in report["checks"])
+    assert report["started_at"] <= report["finished_at"]
+
+
+def checks(report: dict) -> dict[str, dict]:
+    return {check["name"]: check for check in report["checks"]}
+
+
+@pytest.fixture(scope="module")
+def llvm_report(adapter_cache: Path) -> dict:
+    return run_conformance(LLVMDriver(cache_dir=adapter_cache))
+
+
+def test_the_llvm_driver_passes_every_check(llvm_report: dict) -> None:
+    assert_valid_report(llvm_report)
+    failed = {name: check["detail"] for name, check in checks(llvm_report).items() if not check["passed"]}
+    assert failed == {}
+    assert llvm_report["verdict"] == "passed" and llvm_report["toolchain"] == "llvm"
+    by_name = checks(llvm_report)
+    assert by_name["crash-reporting"]["detail"].startswith("crash: signal 6 (SIGABRT)")
+    assert by_name["time-limit"]["detail"].startswith("timeout after")
+    assert by_name["fault-injection"]["detail"].count("rejected") == 3
+
+
+def test_a_blind_verifier_fails_fault_injection(adapter_cache: Path) -> None:
+    report = run_conformance(BlindVerifier(cache_dir=adapter_cache))
+    assert_valid_report(report)
+    assert report["verdict"] == "failed"
+    failed = {name for name, check in checks(report).items() if not check["passed"]}
+    assert failed == {"fault-injection"}
+    detail = checks(report)["fault-injection"]["detail"]
+    assert "not rejected: wrong exit status, wrong output" in detail
+    assert "invalid IR: rejected" in detail  # the IR verifier alone still catches broken IR
+
+
+def test_a_nondeterministic_driver_fails_determinism(adapter_cache: Path) -> None:
+    report = run_conformance(Nondeterministic(cache_dir=adapter_cache))
+    assert_valid_report(report)
+    assert report["verdict"] == "failed"
+    determinism = checks(report)["determinism"]
+    assert not determinism["passed"] and "built different objects" in determinism["detail"]
+
+
+def test_missing_hooks_fail_with_what_is_missing(adapter_cache: Path) -> None:
+    report = run_conformance(WithoutHooks(cache_dir=adapter_cache))
+    assert_valid_report(report)
+    by_name = checks(report)
+    for name in ("crash-reporting", "fault-injection"):
+        assert not by_name[name]["passed"] and "no variant() hook" in by_name[name]["detail"]
+    assert by_name["determinism"]["passed"] and report["verdict"] == "failed"
+    assert by_name["time-limit"]["passed"]  # its public tool_limits can still be tightened
+
+
+def test_the_messages_validate_against_the_contract_schemas() -> None:
+    manifest = build_manifest(toolchain="llvm", toolchain_version="22.1.8", passes=["gvn", "gvn", "sroa"])
+    assert schema_errors(MANIFEST_SCHEMA, manifest) == []
+    assert manifest["passes"] == ["gvn", "sroa"] and manifest["contracts"] == [ADAPTER_CONTRACT]
+    bad_signal = {"task": 0, "value": "x", "n": 1, "mechanism": "laplace", "parameters": {}}
+    errors = schema_errors(SIGNAL_SCHEMA, bad_signal)  # every violation, not just the first
+    assert [error.partition(":")[0] for error in errors] == ["mechanism", "parameters", "parameters", "task", "value"]
+
+
+def test_the_conformance_command_prints_the_report(cache_env: Path, capsys) -> None:
+    assert main(["conformance", "--toolchain", "llvm", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert_valid_report(report)
+    assert report["verdict"] == "passed"
+    assert main(["conformance", "--toolchain", "nope"]) == 2
+    assert "unknown toolchain 'nope'" in capsys.readouterr().err

@@ -1,0 +1,121 @@
+"""End to end over real HTTP: a real `opm-adapter` process works for the live server.
+
+The operator approves a release and enrols a deployment with a key made by `opm-adapter keygen`; the adapter
+registers its corpus (`run --once`), then leases the queued tasks, evaluates each plan with the llvm driver on
+the bundled test corpus, and submits Ed25519-signed signals. The server must have verified and ledgered every
+one, and the adapter's SDK must prove them in the signed log with the key it pinned on first use.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from adapters import keyfile
+from adapters.sdk import MarketClient
+from governance.models import LedgerEntry
+from governance.policy_schemas import DEFAULT_DOCUMENTS
+from governance.services import checkpoint_issue, policy_activate, policy_create
+from orchestration.models import EvaluationTask, LocalProblem, PerformanceSignal, Plan
+from orchestration.services import deployment_enrol
+from registry.services import release_transition
+from tests.governance.fixtures import pass_conformance
+from tests.orchestration.factories import ParticipantFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "adapters" / "tests" / "data"
+PLANS = [
+    {"toolchain": "llvm", "passes": [{"name": "default", "params": {"level": "Oz"}}, {"name": pass_name}], "knobs": {}}
+    for pass_name in ("gvn", "instcombine", "simplifycfg")
+]
+
+
+def adapter(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run the real command line in its own process, as a participant would."""
+    done = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, f"opm-adapter {args[0]} exited {done.returncode}:\n{done.stderr}"
+    return done
+
+
+@pytest.fixture
+def approved_release(board, release, adapter_contract):
+    policy = policy_create(kind="privacy", document=DEFAULT_DOCUMENTS["privacy"], created_by=None)
+    policy_activate(policy=policy, proposal=None, actor="test")
+    pass_conformance(release, adapter_contract)
+    release_transition(release=release, to_state="in_review", actor="test")
+    return release_transition(release=release, to_state="approved", actor="test")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_adapter_process_works_for_the_live_server(live_server, approved_release, tmp_path):
+    env = {**os.environ, "OPM_ADAPTER_CACHE": str(tmp_path / "cache")}
+    key_path = tmp_path / "acme.key"
+    public_hex = adapter("keygen", "--out", str(key_path), env=env).stdout.strip()
+    participant = ParticipantFactory(name="acme")
+    deployment, api_key = deployment_enrol(
+        participant=participant, release=approved_release, public_key=bytes.fromhex(public_hex), label="main"
+    )
+    adapter("keyfile", "set-api-key", str(key_path), api_key, env=env)
+    checkpoint_issue()  # the adapter pins the log key and this checkpoint on first use
+
+    run = [
+        "run",
+        "--server",
+        live_server.url,
+        "--key-file",
+        str(key_path),
+        "--corpus",
+        str(CORPUS),
+        "--problem",
+        "acme-private",
+        "--problem-class",
+        "llvm/text-bytes",
+    ]
+    first = adapter(*run, "--once", env=env)  # registers the corpus; nothing is queued yet
+    assert "registered problem 'acme-private'" in first.stderr and "no task available" in first.stderr
+    problem = LocalProblem.objects.get(deployment=deployment, handle="acme-private")
+    record = keyfile.load(key_path).problems["acme-private"]
+    assert (problem.corpus_size, problem.commitment) == (4, record.commitment)
+
+    tasks = [
+        EvaluationTask.objects.create(
+            plan=Plan.objects.create(
+                toolchain="llvm", body=body, content_hash=hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+            ),
+            local_problem=problem,
+            noise_multiplier=20.0,
+            clip_bound=0.1,
+        )
+        for body in PLANS
+    ]
+    spend = ["--spend-file", str(tmp_path / "spend.json"), "--local-epsilon", "1"]
+    second = adapter(*run, "--max-tasks", "3", *spend, env=env)
+    assert "market log verified" in second.stderr and second.stderr.count("signal accepted") == 3, second.stderr
+
+    public_key = Ed25519PublicKey.from_public_bytes(bytes(deployment.public_key))
+    for task in tasks:
+        task.refresh_from_db()
+        assert task.state == "done", (task.pk, task.state, task.failure_reason)
+        signal = PerformanceSignal.objects.get(task=task)
+        public_key.verify(bytes(signal.signature), bytes(signal.body))  # what the server checked on arrival
+        assert (signal.corpus_size, signal.parameters["noise_multiplier"]) == (4, 20.0)
+    accepted = LedgerEntry.objects.filter(kind="signal.accepted").order_by("index")
+    assert [entry.payload["task"] for entry in accepted] == [task.pk for task in tasks]
+    assert all(set(entry.payload["body"]) == {"task", "value", "n", "mechanism", "parameters"} for entry in accepted)
+
+    # The adapter's side of the ledger: the pinned key verifies a new checkpoint, consistent with the one it
+    # saw, and every accepted signal is included in it.
+    checkpoint_issue()
+    pin = keyfile.load(key_path).log
+    with MarketClient(live_server.url) as client:
+        checkpoint, _ = client.verified_checkpoint(pin.vkey)
+        for entry in accepted:
+            leaf = client.verify_inclusion(entry.index, checkpoint)
+            assert leaf["kind"] == "signal.accepted" and leaf["payload"]["task"] == entry.payload["task"]
