@@ -56,8 +56,24 @@ def _check(record: LedgerRecord) -> None:
             raise OpmError(ErrorCode.INVALID_ENTRY, f"ledger {name} must be a non-empty string of at most 200 chars")
     if not isinstance(record.payload, Mapping):
         raise OpmError(ErrorCode.INVALID_ENTRY, "ledger payload must be a JSON object")
-    try:  # before the transaction is touched: a bad payload must not doom the caller's transaction
-        rfc8785.dumps(dict(record.payload))
+
+
+def _document(record: LedgerRecord, *, index: int, time: str) -> dict[str, Any]:
+    """The entry as its leaf states it (DESIGN.md §5)."""
+    return {
+        "index": index,
+        "time": time,
+        "kind": record.kind,
+        "actor": record.actor,
+        "subject": record.subject,
+        "payload": dict(record.payload),
+    }
+
+
+def _encode(document: dict[str, Any]) -> bytes:
+    """The leaf bytes; called before the transaction is touched, so a bad payload cannot doom the caller's."""
+    try:
+        return encode_leaf(document)
     except (rfc8785.CanonicalizationError, TypeError) as exc:
         raise OpmError(ErrorCode.INVALID_ENTRY, f"ledger payload is not canonical JSON: {exc}") from None
 
@@ -73,8 +89,9 @@ def _lock_head() -> LedgerHead:
 
 def ledger_append_many(records: Sequence[LedgerRecord]) -> list[LedgerEntry]:
     """Append records as consecutive entries in the current transaction (one lock, one batch of rows)."""
-    for record in records:
+    for record in records:  # every record must canonicalise before the lock is taken
         _check(record)
+        _encode(_document(record, index=0, time=""))
     if not records:
         return []
     # No savepoint: an append that fails must fail the caller's change too, and it saves two round trips.
@@ -90,14 +107,7 @@ def ledger_append_many(records: Sequence[LedgerRecord]) -> list[LedgerEntry]:
         time = _time_string(moment)
         entries = []
         for offset, record in enumerate(records):
-            document = {
-                "index": start + offset,
-                "time": time,
-                "kind": record.kind,
-                "actor": record.actor,
-                "subject": record.subject,
-                "payload": dict(record.payload),
-            }
+            document = _document(record, index=start + offset, time=time)
             leaf = encode_leaf(document)
             entries.append(
                 LedgerEntry(
@@ -136,15 +146,8 @@ def ledger_append(*, kind: str, actor: str, subject: str, payload: Mapping[str, 
     # Everything but the index is canonicalised before the lock; the database splices the index in, hashes
     # and stores the leaf and the subtrees it completes, and moves the head, in one round trip.
     moment = timezone.now()
-    document = {
-        "index": 0,
-        "time": _time_string(moment),
-        "kind": kind,
-        "actor": actor,
-        "subject": subject,
-        "payload": dict(payload),
-    }
-    prefix, suffix = ledger_store.split_leaf_at_index(encode_leaf(document))
+    document = _document(record, index=0, time=_time_string(moment))
+    prefix, suffix = ledger_store.split_leaf_at_index(_encode(document))
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         pk, index = ledger_store.append_one(
             cursor,
