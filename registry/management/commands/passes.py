@@ -1,18 +1,38 @@
 """`manage.py passes`: the pass catalogue, read from the toolchains' own registries."""
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from adapters.cli import CATALOGUES
 from adapters.toolchains import ToolchainUnavailable
 from registry import selectors, services
 from registry.models import Toolchain
 
-SUPPORTED = ["llvm"]
+
+@dataclass(frozen=True)
+class _Entry:
+    """One pass of a catalogue document, shaped as pass_catalogue_sync reads it."""
+
+    name: str
+    kind: str
+    parameters: str | None
+    description: str
+    schema: dict[str, Any]
+
+    def parameter_schema(self) -> dict[str, Any]:
+        return self.schema
 
 
-def _llvm_catalogue() -> tuple[str, list]:
-    from adapters.toolchains.llvm import llvm_version, pass_catalogue
-
-    return llvm_version(), pass_catalogue()
+def _catalogue(toolchain: str) -> tuple[str, list[_Entry]]:
+    """The toolchain's own catalogue, as `opm-adapter passes --toolchain T` prints it."""
+    document = CATALOGUES[toolchain]()
+    entries = [
+        _Entry(p["name"], p["kind"], p.get("parameters"), p["description"], p.get("parameter_schema") or {})
+        for p in document["passes"]
+    ]
+    return str(document["version"]), entries
 
 
 class Command(BaseCommand):
@@ -32,12 +52,10 @@ class Command(BaseCommand):
             self._list(toolchain)
 
     def _sync(self, toolchain: str) -> None:
-        if toolchain not in SUPPORTED:
-            raise CommandError(
-                f"no catalogue reader for toolchain {toolchain!r} yet (supported: {', '.join(SUPPORTED)})"
-            )
+        if toolchain not in CATALOGUES:
+            raise CommandError(f"no catalogue reader for {toolchain!r} (known: {', '.join(sorted(CATALOGUES))})")
         try:
-            version, entries = _llvm_catalogue()
+            version, entries = _catalogue(toolchain)
         except ToolchainUnavailable as exc:
             raise CommandError(str(exc)) from None
         summary = services.pass_catalogue_sync(toolchain=toolchain, toolchain_version=version, entries=entries)
