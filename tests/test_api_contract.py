@@ -44,6 +44,7 @@ def test_public_endpoints_are_throttled_with_retry_after(client, settings):
     from rest_framework.settings import api_settings
     from rest_framework.throttling import SimpleRateThrottle
 
+    original = SimpleRateThrottle.THROTTLE_RATES
     SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
     try:
         codes = [client.get("/api/v1/ledger/key").status_code for _ in range(3)]
@@ -52,7 +53,7 @@ def test_public_endpoints_are_throttled_with_retry_after(client, settings):
         assert limited["Retry-After"] and limited.json()["code"] == "throttled"
     finally:
         cache.clear()
-        SimpleRateThrottle.THROTTLE_RATES = {"public": "300/minute", "deployment": "600/minute"}
+        SimpleRateThrottle.THROTTLE_RATES = original
 
 
 def test_oversized_bodies_are_413_problems(client, settings):
