@@ -7,6 +7,8 @@ Shared by the drivers that link and run native programs, so all of them judge be
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +43,37 @@ def mismatch(expected: dict[str, Any], got: dict[str, Any]) -> str | None:
 
 
 __all__ = ["RUN_ENV", "mismatch", "run_program"]
+
+
+def reference_behaviour(
+    *,
+    cache: Any,
+    key: str,
+    program: Path,
+    label: str,
+    build: Callable[[Path], Any],
+    link_and_run: Callable[[Path, Path], Any],
+) -> dict[str, Any]:
+    """What the reference build of `program` prints and returns, computed once and cached under `key`.
+
+    `build(obj)` compiles the reference object and returns its Measurement; `link_and_run(obj, work)` returns
+    the behaviour or a Measurement when linking fails. A reference that cannot build, link or run cleanly
+    makes the program unusable for differential execution: a CorpusError naming it.
+    """
+    from adapters.drivers.base import CorpusError, Measurement
+
+    cached = cache.read_json("run", key)
+    if cached is not None:
+        return cached
+    with tempfile.TemporaryDirectory(prefix="opm-") as work:
+        obj = Path(work) / "reference.o"
+        built = build(obj)
+        if not built.ok:
+            raise CorpusError(f"{program}: {label} fails: {built.verdict} ({built.detail})")
+        behaviour = link_and_run(obj, Path(work))
+    if isinstance(behaviour, Measurement):
+        raise CorpusError(f"{program}: {label} does not link: {behaviour.verdict} ({behaviour.detail})")
+    if behaviour["failure"] is not None:
+        raise CorpusError(f"{program}: {label} does not run cleanly: {behaviour['failure']}")
+    cache.write_json("run", key, behaviour)
+    return behaviour

@@ -266,22 +266,14 @@ class GCCDriver(Driver):
     def _reference_run(self, program: Path) -> dict[str, Any]:
         """The -Os build's behaviour, cached per program and gcc."""
         prepared = self.prepare(program)
-        key = content_key("gcc-run", self.identity(), prepared.name)
-        cached = self.cache.read_json("run", key)
-        if cached is not None:
-            return cached
-        with tempfile.TemporaryDirectory(prefix="opm-") as work:
-            obj = Path(work) / "reference.o"
-            built = self._build(reference_plan("gcc"), prepared, obj, None)
-            if not built.ok:
-                raise CorpusError(f"{program}: the Os reference fails: {built.verdict} ({built.detail})")
-            behaviour = self._link_and_run(obj, Path(work))
-        if isinstance(behaviour, Measurement):
-            raise CorpusError(f"{program}: the Os reference does not link: {behaviour.verdict} ({behaviour.detail})")
-        if behaviour["failure"] is not None:
-            raise CorpusError(f"{program}: the Os reference build does not run cleanly: {behaviour['failure']}")
-        self.cache.write_json("run", key, behaviour)
-        return behaviour
+        return differential.reference_behaviour(
+            cache=self.cache,
+            key=content_key("gcc-run", self.identity(), prepared.name),
+            program=program,
+            label="the Os reference",
+            build=lambda obj: self._build(reference_plan("gcc"), prepared, obj, None),
+            link_and_run=self._link_and_run,
+        )
 
     # --- references ---------------------------------------------------------------------------------
 

@@ -396,22 +396,14 @@ class LLVMDriver(Driver):
     def _reference_run(self, program: Path) -> dict[str, Any]:
         """The reference build's behaviour, cached per program and tool versions."""
         ir = self.prepare(program)
-        key = content_key("run", self.identity(), ir.name)
-        cached = self.cache.read_json("run", key)
-        if cached is not None:
-            return cached
-        with tempfile.TemporaryDirectory(prefix="opm-") as work:
-            obj = Path(work) / "reference.o"
-            built = self._build(reference_plan("llvm"), ir, obj, None)
-            if not built.ok:
-                raise CorpusError(f"{program}: the reference pipeline fails: {built.verdict} ({built.detail})")
-            behaviour = self._link_and_run(obj, Path(work))
-        if isinstance(behaviour, Measurement):
-            raise CorpusError(f"{program}: the reference build does not link: {behaviour.verdict}")
-        if behaviour["failure"] is not None:
-            raise CorpusError(f"{program}: the reference build does not run cleanly: {behaviour['failure']}")
-        self.cache.write_json("run", key, behaviour)
-        return behaviour
+        return differential.reference_behaviour(
+            cache=self.cache,
+            key=content_key("run", self.identity(), ir.name),
+            program=program,
+            label="the reference build",
+            build=lambda obj: self._build(reference_plan("llvm"), ir, obj, None),
+            link_and_run=self._link_and_run,
+        )
 
     # --- references ---------------------------------------------------------------------------------
 
