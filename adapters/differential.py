@@ -77,3 +77,20 @@ def reference_behaviour(
         raise CorpusError(f"{program}: {label} does not run cleanly: {behaviour['failure']}")
     cache.write_json("run", key, behaviour)
     return behaviour
+
+
+def compare_with_reference(
+    *, name: str, expected: dict[str, Any], out_object: Path, link_and_run: Callable[[Path, Path], Any]
+) -> Any:
+    """Link and run the plan's object and compare it with the reference behaviour: None when they agree,
+    else the failed Measurement (a link failure, or `miscompiled` with what differed)."""
+    import dataclasses
+
+    from adapters.drivers.base import MISCOMPILED, Measurement
+
+    with tempfile.TemporaryDirectory(prefix="opm-") as work:
+        got = link_and_run(Path(out_object), Path(work))
+    if isinstance(got, Measurement):
+        return dataclasses.replace(got, program=name)
+    detail = mismatch(expected, got)
+    return None if detail is None else Measurement.failed(name, MISCOMPILED, detail)

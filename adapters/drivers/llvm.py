@@ -31,7 +31,7 @@ from elftools.common.exceptions import ELFError
 
 from adapters import differential, sandbox
 from adapters.cache import Cache, content_key
-from adapters.drivers.base import MISCOMPILED, CorpusError, Driver, Measurement, register
+from adapters.drivers.base import CorpusError, Driver, Measurement, register
 from adapters.elf import executable_bytes
 from adapters.plan import Plan, PlanError, reference_plan
 from adapters.toolchains import ToolchainUnavailable
@@ -373,13 +373,12 @@ class LLVMDriver(Driver):
         name = self.program_name(Path(program))
         if not self.differential or not self.has_main(program):
             return None
-        expected = self._reference_run(program)
-        with tempfile.TemporaryDirectory(prefix="opm-") as work:
-            got = self._link_and_run(Path(out_object), Path(work))
-        if isinstance(got, Measurement):
-            return dataclasses.replace(got, program=name)
-        detail = differential.mismatch(expected, got)
-        return None if detail is None else Measurement.failed(name, MISCOMPILED, detail)
+        return differential.compare_with_reference(
+            name=name,
+            expected=self._reference_run(program),
+            out_object=Path(out_object),
+            link_and_run=self._link_and_run,
+        )
 
     def _link_and_run(self, obj: Path, work: Path) -> dict[str, Any] | Measurement:
         """Link and run one object: the observed behaviour, or a Measurement if it does not link."""
