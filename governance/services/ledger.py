@@ -89,9 +89,14 @@ def _lock_head() -> LedgerHead:
 
 def ledger_append_many(records: Sequence[LedgerRecord]) -> list[LedgerEntry]:
     """Append records as consecutive entries in the current transaction (one lock, one batch of rows)."""
-    for record in records:  # every record must canonicalise before the lock is taken
+    # Canonicalise everything but the index before the lock (once per record): a bad payload then fails
+    # before the caller's transaction is touched, and the lock covers only splicing indexes in and hashing.
+    moment = timezone.now()
+    time = _time_string(moment)
+    templates = []
+    for record in records:
         _check(record)
-        _encode(_document(record, index=0, time=""))
+        templates.append(ledger_store.split_leaf_at_index(_encode(_document(record, index=0, time=time))))
     if not records:
         return []
     # No savepoint: an append that fails must fail the caller's change too, and it saves two round trips.
@@ -103,12 +108,9 @@ def ledger_append_many(records: Sequence[LedgerRecord]) -> list[LedgerEntry]:
         else:
             head = _lock_head()
             start = head.size
-        moment = timezone.now()
-        time = _time_string(moment)
         entries = []
-        for offset, record in enumerate(records):
-            document = _document(record, index=start + offset, time=time)
-            leaf = encode_leaf(document)
+        for offset, (record, (prefix, suffix)) in enumerate(zip(records, templates, strict=True)):
+            leaf = prefix + str(start + offset).encode() + suffix
             entries.append(
                 LedgerEntry(
                     index=start + offset,
@@ -116,7 +118,7 @@ def ledger_append_many(records: Sequence[LedgerRecord]) -> list[LedgerEntry]:
                     kind=record.kind,
                     actor=record.actor,
                     subject=record.subject,
-                    payload=document["payload"],
+                    payload=dict(record.payload),
                     leaf=leaf,
                     leaf_hash=leaf_hash(leaf),
                 )
