@@ -58,6 +58,7 @@ class ErrorCode(StrEnum):
     SIGNAL_CONFLICT = "signal_conflict"
     INVALID_SIGNAL = "invalid_signal"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    DEPLOYMENT_EXISTS = "deployment_exists"
 
 
 class OpmError(Exception):

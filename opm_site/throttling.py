@@ -7,8 +7,10 @@ class DeploymentRateThrottle(SimpleRateThrottle):
     scope = "deployment"
 
     def get_cache_key(self, request, view) -> str | None:
-        deployment = getattr(request, "auth", None)
-        return self.cache_format % {"scope": self.scope, "ident": deployment.pk} if deployment else None
+        principal = getattr(request, "auth", None)  # a deployment, or a participant enrolling
+        if principal is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": f"{type(principal).__name__}:{principal.pk}"}
 
 
 class PublicRateThrottle(SimpleRateThrottle):

@@ -9,10 +9,12 @@ import base64
 import binascii
 import datetime as dt
 
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied
+from rest_framework.generics import ListAPIView
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -21,12 +23,19 @@ from rest_framework.views import APIView
 
 from opm_site.errors import ErrorCode, OpmError
 from opm_site.openapi import problems
+from opm_site.pagination import ListPagination
 from opm_site.throttling import DeploymentRateThrottle
 from orchestration import services
-from orchestration.models import AdapterDeployment, EvaluationTask
+from orchestration.models import AdapterDeployment, EvaluationTask, LocalProblem, Participant
+from registry.models import AdapterRelease
 
 
 class DeploymentKeyAuthentication(BaseAuthentication):
+    """A deployment's API key, or (where a view allows it) the participant's enrolment key.
+
+    `request.auth` is then the AdapterDeployment or the Participant; views check which they accept.
+    """
+
     keyword = b"api-key"
 
     def authenticate(self, request: Request):
@@ -36,10 +45,13 @@ class DeploymentKeyAuthentication(BaseAuthentication):
         if len(parts) != 2:
             raise AuthenticationFailed("use `Authorization: Api-Key <key>`")
         try:
-            deployment = services.deployment_authenticate(key=parts[1].decode("ascii"))
+            key = parts[1].decode("ascii")
         except UnicodeDecodeError:
             raise AuthenticationFailed("the API key is not valid") from None
-        return (None, deployment)
+        participant = services.participant_authenticate(key=key)
+        if participant is not None:
+            return (None, participant)
+        return (None, services.deployment_authenticate(key=key))
 
     def authenticate_header(self, request: Request) -> str:
         return "Api-Key"
@@ -47,8 +59,26 @@ class DeploymentKeyAuthentication(BaseAuthentication):
 
 class IsDeployment(BasePermission):
     def has_permission(self, request: Request, view) -> bool:
+        if isinstance(request.auth, Participant):
+            raise PermissionDenied("an enrolment key only enrols, rotates and revokes deployments")
         if not isinstance(request.auth, AdapterDeployment):
             raise NotAuthenticated("this endpoint needs a deployment's API key")
+        return True
+
+
+class IsParticipant(BasePermission):
+    def has_permission(self, request: Request, view) -> bool:
+        if isinstance(request.auth, AdapterDeployment):
+            raise PermissionDenied("this endpoint needs the participant's enrolment key, not a deployment's key")
+        if not isinstance(request.auth, Participant):
+            raise NotAuthenticated("this endpoint needs the participant's enrolment key")
+        return True
+
+
+class IsParticipantOrDeployment(BasePermission):
+    def has_permission(self, request: Request, view) -> bool:
+        if not isinstance(request.auth, Participant | AdapterDeployment):
+            raise NotAuthenticated("this endpoint needs an enrolment key or a deployment's API key")
         return True
 
 
@@ -86,8 +116,39 @@ class ProblemOutput(serializers.Serializer):
     problem_class = serializers.CharField()
 
 
-class ProblemsView(DeploymentView):
-    """Register a private corpus: an opaque handle, its class, its size n and a salted commitment."""
+class ProblemListOutput(serializers.ModelSerializer):
+    class Meta:
+        model = LocalProblem
+        fields = ["id", "handle", "problem_class", "toolchain", "corpus_size", "commitment", "registered_at"]
+
+
+class ProblemFilter(filters.FilterSet):
+    class Meta:
+        model = LocalProblem
+        fields = {"problem_class": ["exact"], "toolchain": ["exact"], "handle": ["exact"]}
+
+
+class DeploymentListView(DeploymentView, ListAPIView):
+    """A paginated, filterable list of what belongs to the calling deployment's participant."""
+
+    pagination_class = ListPagination
+    filter_backends = [filters.DjangoFilterBackend]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no caller
+            return self.filterset_class.Meta.model.objects.none()
+        return self.owned(self.request.auth)
+
+
+class ProblemsView(DeploymentListView):
+    """Register a private corpus (POST: an opaque handle, its class, its size n and a salted commitment), or
+    list the participant's registered problems (GET)."""
+
+    serializer_class = ProblemListOutput
+    filterset_class = ProblemFilter
+
+    def owned(self, deployment: AdapterDeployment):
+        return LocalProblem.objects.filter(participant=deployment.participant).order_by("id")
 
     @extend_schema(
         request=ProblemInput,
@@ -112,6 +173,48 @@ class ProblemsView(DeploymentView):
         return Response(
             {"id": problem.pk, "handle": problem.handle, "problem_class": problem.problem_class},
             status=status.HTTP_201_CREATED,
+        )
+
+
+class TaskListOutput(serializers.ModelSerializer):
+    problem = serializers.CharField(source="local_problem.handle")
+    plan_hash = serializers.CharField(source="plan.content_hash")
+
+    class Meta:
+        model = EvaluationTask
+        fields = [
+            "id",
+            "problem",
+            "plan_hash",
+            "state",
+            "noise_multiplier",
+            "clip_bound",
+            "leased_at",
+            "lease_expires_at",
+            "finished_at",
+            "failure_reason",
+        ]
+
+
+class TaskFilter(filters.FilterSet):
+    problem = filters.CharFilter(field_name="local_problem__handle")
+
+    class Meta:
+        model = EvaluationTask
+        fields = {"state": ["exact"]}
+
+
+class TasksView(DeploymentListView):
+    """The tasks leased to this deployment, newest first (filter by state or problem handle)."""
+
+    serializer_class = TaskListOutput
+    filterset_class = TaskFilter
+
+    def owned(self, deployment: AdapterDeployment):
+        return (
+            EvaluationTask.objects.filter(deployment=deployment)
+            .select_related("local_problem", "plan")
+            .order_by("-id")
         )
 
 
@@ -252,3 +355,122 @@ class SignalsView(DeploymentView):
             {"task": signal.task_id, "ledger_index": signal.ledger_index},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+# --- enrolment and keys: the participant's enrolment key, or a deployment acting on itself ----------------
+
+
+class EnrolInput(serializers.Serializer):
+    release = serializers.IntegerField(help_text="Id of an approved adapter release.")
+    label = serializers.SlugField(max_length=100, default="main", help_text="Name of this deployment.")
+    public_key = serializers.RegexField(r"^[0-9a-f]{64}$", help_text="Raw Ed25519 public key, 64 hex digits.")
+
+
+class DeploymentOutput(serializers.ModelSerializer):
+    participant = serializers.CharField(source="participant.name")
+    public_key = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AdapterDeployment
+        fields = ["id", "participant", "label", "release", "status", "public_key", "enrolled_at", "last_seen_at"]
+
+    def get_public_key(self, deployment) -> str:
+        return bytes(deployment.public_key).hex()
+
+
+class KeyOutput(DeploymentOutput):
+    api_key = serializers.CharField(help_text="The deployment's API key: shown once, store it now.")
+
+    class Meta(DeploymentOutput.Meta):
+        fields = [*DeploymentOutput.Meta.fields, "api_key"]
+
+
+class DeploymentFilter(filters.FilterSet):
+    class Meta:
+        model = AdapterDeployment
+        fields = {"status": ["exact"], "label": ["exact"], "release": ["exact"]}
+
+
+class DeploymentsView(DeploymentListView):
+    """Enrol a deployment of an approved release (POST, enrolment key; the API key is shown once) or list
+    the participant's deployments (GET)."""
+
+    permission_classes = [IsParticipant]
+    serializer_class = DeploymentOutput
+    filterset_class = DeploymentFilter
+
+    def owned(self, participant: Participant):
+        return AdapterDeployment.objects.filter(participant=participant).select_related("participant")
+
+    @extend_schema(
+        request=EnrolInput,
+        responses={201: KeyOutput, **problems(400, 401, 403, 409)},
+        examples=[
+            OpenApiExample(
+                "Enrol the main deployment",
+                request_only=True,
+                value={"release": 1, "label": "main", "public_key": "3d" * 32},
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        data = EnrolInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        release = AdapterRelease.objects.filter(pk=data.validated_data["release"]).first()
+        if release is None:
+            raise OpmError(ErrorCode.NOT_FOUND, f"no adapter release {data.validated_data['release']}", status=404)
+        deployment, key = services.deployment_enrol(
+            participant=request.auth,
+            release=release,
+            public_key=bytes.fromhex(data.validated_data["public_key"]),
+            label=data.validated_data["label"],
+        )
+        return Response({**DeploymentOutput(deployment).data, "api_key": key}, status=status.HTTP_201_CREATED)
+
+
+class RotateInput(serializers.Serializer):
+    public_key = serializers.RegexField(
+        r"^[0-9a-f]{64}$", required=False, help_text="A new Ed25519 public key for signals (optional)."
+    )
+
+
+class DeploymentActionView(DeploymentView):
+    permission_classes = [IsParticipantOrDeployment]
+
+    def deployment(self, pk: int) -> AdapterDeployment:
+        """The participant's own deployment, or the calling deployment itself; never another's (404)."""
+        auth = self.request.auth
+        owner = auth if isinstance(auth, Participant) else auth.participant
+        deployment = AdapterDeployment.objects.filter(pk=pk, participant=owner).select_related("participant").first()
+        if deployment is None or (isinstance(auth, AdapterDeployment) and deployment.pk != auth.pk):
+            raise OpmError(ErrorCode.NOT_FOUND, f"no deployment {pk} of yours", status=404)
+        return deployment
+
+    def actor(self) -> str:
+        auth = self.request.auth
+        return f"participant:{auth.name}" if isinstance(auth, Participant) else f"deployment:{auth.pk}"
+
+
+class RotateKeyView(DeploymentActionView):
+    """Replace a deployment's API key (the old one stops working at once), optionally with a new signing key."""
+
+    @extend_schema(request=RotateInput, responses={200: KeyOutput, **problems(400, 401, 403, 404, 409)})
+    def post(self, request: Request, pk: int) -> Response:
+        data = RotateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        public_key = data.validated_data.get("public_key")
+        deployment, key = services.deployment_key_rotate(
+            deployment=self.deployment(pk),
+            public_key=bytes.fromhex(public_key) if public_key else None,
+            actor=self.actor(),
+        )
+        return Response({**DeploymentOutput(deployment).data, "api_key": key})
+
+
+class RevokeView(DeploymentActionView):
+    """Revoke a deployment: its key is refused from the next request on. Revoking twice is harmless."""
+
+    @extend_schema(request=None, responses={200: DeploymentOutput, **problems(401, 403, 404)})
+    def post(self, request: Request, pk: int) -> Response:
+        deployment = services.deployment_revoke(deployment=self.deployment(pk), actor=self.actor())
+        return Response(DeploymentOutput(deployment).data)

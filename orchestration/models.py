@@ -16,10 +16,23 @@ class Participant(models.Model):
     display_name = models.CharField(max_length=200)
     contact_email = models.EmailField(blank=True)
     active = models.BooleanField(default=True)
+    enrolment_key_prefix = models.CharField(
+        max_length=16, unique=True, null=True, blank=True, help_text="Public prefix of the enrolment key."
+    )
+    enrolment_key_hash = models.CharField(
+        max_length=200, blank=True, help_text="Hash of the key that enrols deployments; the key is never stored."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(enrolment_key_prefix__isnull=True, enrolment_key_hash="")
+                | Q(enrolment_key_prefix__isnull=False) & ~Q(enrolment_key_hash=""),
+                name="participant_enrolment_key_complete",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.name

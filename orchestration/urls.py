@@ -6,6 +6,10 @@ app_name = "work"
 
 urlpatterns = [
     path("problems", api.ProblemsView.as_view(), name="problems"),
+    path("deployments", api.DeploymentsView.as_view(), name="deployments"),
+    path("deployments/<int:pk>/rotate", api.RotateKeyView.as_view(), name="deployment-rotate"),
+    path("deployments/<int:pk>/revoke", api.RevokeView.as_view(), name="deployment-revoke"),
+    path("tasks", api.TasksView.as_view(), name="tasks"),
     path("tasks/lease", api.LeaseView.as_view(), name="lease"),
     path("tasks/<int:pk>/heartbeat", api.HeartbeatView.as_view(), name="heartbeat"),
     path("tasks/<int:pk>/failure", api.FailureView.as_view(), name="failure"),

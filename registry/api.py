@@ -1,11 +1,12 @@
 """Public, read-only registry endpoints: approved contracts, discovery and each toolchain's pass catalogue."""
 
+from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,9 +14,10 @@ from rest_framework.views import APIView
 
 from opm_site.errors import ErrorCode, OpmError
 from opm_site.openapi import paginated, problems
+from opm_site.pagination import ListPagination
 from opm_site.throttling import PublicRateThrottle
 from registry import selectors, services
-from registry.models import AdapterRelease, Contract, ContractStatus, Toolchain, VendorKey
+from registry.models import AdapterRelease, Contract, ContractStatus, PassSpec, Toolchain, VendorKey
 
 
 class ContractOutput(serializers.ModelSerializer):
@@ -52,19 +54,30 @@ class PublicView(APIView):
     throttle_classes = [PublicRateThrottle]
 
     def paginate(self, request: Request, queryset, serializer_class) -> Response:
-        paginator = LimitOffsetPagination()
-        paginator.default_limit, paginator.max_limit = 100, 1000
+        paginator = ListPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
-class ContractsView(PublicView):
+class PublicListView(PublicView, ListAPIView):
+    pagination_class = ListPagination
+    filter_backends = [filters.DjangoFilterBackend]
+
+
+class ContractFilter(filters.FilterSet):
+    class Meta:
+        model = Contract
+        fields = {"name": ["exact"], "version": ["exact"]}
+
+
+class ContractsView(PublicListView):
     """Approved contract versions (the only ones releases may claim)."""
 
-    @extend_schema(responses={200: paginated(ContractOutput)})
-    def get(self, request: Request) -> Response:
-        contracts = Contract.objects.filter(status=ContractStatus.APPROVED).order_by("name", "created_at")
-        return self.paginate(request, contracts, ContractOutput)
+    serializer_class = ContractOutput
+    filterset_class = ContractFilter
+
+    def get_queryset(self):
+        return Contract.objects.filter(status=ContractStatus.APPROVED).order_by("name", "created_at")
 
 
 class DiscoveryView(PublicView):
@@ -89,14 +102,31 @@ class DiscoveryView(PublicView):
         return self.paginate(request, releases, ReleaseOutput)
 
 
-class PassCatalogueView(PublicView):
+class PassFilter(filters.FilterSet):
+    name = filters.CharFilter(field_name="name", lookup_expr="icontains", help_text="Part of the pass name.")
+
+    class Meta:
+        model = PassSpec
+        fields = {"kind": ["exact"]}
+
+
+class PassCatalogueView(PublicListView):
     """A toolchain's pass catalogue, as read from the toolchain itself (`manage.py passes sync`)."""
 
-    @extend_schema(responses={200: paginated(PassOutput), **problems(404)})
-    def get(self, request: Request, toolchain: str) -> Response:
+    serializer_class = PassOutput
+    filterset_class = PassFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no URL
+            return PassSpec.objects.none()
+        toolchain = self.kwargs["toolchain"]
         if toolchain not in Toolchain.values:
             raise OpmError(ErrorCode.NOT_FOUND, f"unknown toolchain {toolchain!r}", status=404)
-        return self.paginate(request, selectors.pass_catalogue(toolchain=toolchain), PassOutput)
+        return selectors.pass_catalogue(toolchain=toolchain)
+
+    @extend_schema(responses={200: paginated(PassOutput), **problems(400, 404)})
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 class VendorKeyAuthentication(BaseAuthentication):

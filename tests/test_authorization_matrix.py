@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from governance.policy_schemas import DEFAULT_DOCUMENTS
 from governance.services import policy_activate, policy_create
-from orchestration.services import deployment_enrol
+from orchestration.services import deployment_enrol, participant_key_issue
 from registry.services import release_transition, vendor_key_issue
 from tests.orchestration.factories import ParticipantFactory
 
@@ -20,7 +20,11 @@ WORK = [
     ("post", "/api/v1/tasks/1/heartbeat", {}),
     ("post", "/api/v1/tasks/1/failure", {}),
     ("post", "/api/v1/signals", {}),
+    ("get", "/api/v1/problems", None),
+    ("get", "/api/v1/tasks", None),
 ]
+# Only the participant's enrolment key enrols and lists deployments.
+ENROLMENT = [("post", "/api/v1/deployments", {}), ("get", "/api/v1/deployments", None)]
 VENDOR = [("post", "/api/v1/registry/releases", {}), ("get", "/api/v1/registry/releases/1", None)]
 PUBLIC = [
     ("get", "/api/v1/ledger/key", None),
@@ -38,13 +42,13 @@ def clients(release, adapter_contract):
     release_transition(release=release, to_state="in_review", actor="t")
     release_transition(release=release, to_state="approved", actor="t")
     public = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    _, deployment_key = deployment_enrol(
-        participant=ParticipantFactory(), release=release, public_key=public, label="main"
-    )
+    participant = ParticipantFactory()
+    _, deployment_key = deployment_enrol(participant=participant, release=release, public_key=public, label="main")
     _, vendor_key = vendor_key_issue(vendor="Example Vendor")
-    made = {"anonymous": APIClient(), "deployment": APIClient(), "vendor": APIClient()}
+    made = {"anonymous": APIClient(), "deployment": APIClient(), "vendor": APIClient(), "participant": APIClient()}
     made["deployment"].credentials(HTTP_AUTHORIZATION=f"Api-Key {deployment_key}")
     made["vendor"].credentials(HTTP_AUTHORIZATION=f"Api-Key {vendor_key}")
+    made["participant"].credentials(HTTP_AUTHORIZATION=f"Api-Key {participant_key_issue(participant=participant)}")
     return made
 
 
@@ -56,13 +60,23 @@ def call(client, method, path, body):
 def test_work_loop_is_for_deployments_only(clients, method, path, body):
     assert call(clients["anonymous"], method, path, body).status_code == 401
     assert call(clients["vendor"], method, path, body).status_code == 401  # a vendor key is no deployment key
+    assert call(clients["participant"], method, path, body).status_code == 403  # an enrolment key cannot work
     assert call(clients["deployment"], method, path, body).status_code not in (401, 403)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ENROLMENT)
+def test_enrolment_is_for_the_participant_key_only(clients, method, path, body):
+    assert call(clients["anonymous"], method, path, body).status_code == 401
+    assert call(clients["vendor"], method, path, body).status_code == 401
+    assert call(clients["deployment"], method, path, body).status_code == 403  # a deployment cannot enrol others
+    assert call(clients["participant"], method, path, body).status_code not in (401, 403)
 
 
 @pytest.mark.parametrize(("method", "path", "body"), VENDOR)
 def test_release_submission_is_for_vendors_only(clients, method, path, body):
     assert call(clients["anonymous"], method, path, body).status_code == 401
     assert call(clients["deployment"], method, path, body).status_code == 401  # deployments cannot submit
+    assert call(clients["participant"], method, path, body).status_code == 401
     assert call(clients["vendor"], method, path, body).status_code not in (401, 403)
 
 

@@ -1,9 +1,16 @@
 """Orchestration writes (STYLE.md: every write is a service), split by sub-domain."""
 
 from .budgets import budget_open, budget_reserve, budget_tighten, budgets_apply_policy
-from .work import (
+from .deployments import (
     deployment_authenticate,
     deployment_enrol,
+    deployment_key_rotate,
+    deployment_revoke,
+    participant_authenticate,
+    participant_create,
+    participant_key_issue,
+)
+from .work import (
     local_problem_register,
     signal_submit,
     task_fail,
@@ -19,6 +26,11 @@ __all__ = [
     "budgets_apply_policy",
     "deployment_authenticate",
     "deployment_enrol",
+    "deployment_key_rotate",
+    "deployment_revoke",
+    "participant_authenticate",
+    "participant_create",
+    "participant_key_issue",
     "local_problem_register",
     "signal_submit",
     "task_fail",

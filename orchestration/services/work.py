@@ -13,81 +13,20 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance.services.ledger import ledger_append
-from opm_site import api_keys
 from opm_site.errors import ErrorCode, OpmError
 from orchestration import accounting
 from orchestration.models import (
     AdapterDeployment,
-    DeploymentStatus,
     EvaluationTask,
     LocalProblem,
-    Participant,
     PerformanceSignal,
     TaskState,
 )
-from orchestration.services.budgets import budget_open, budget_reserve
-from registry.models import AdapterRelease, ReleaseState
+from orchestration.services.budgets import budget_reserve
 
 DEFAULT_LEASE = dt.timedelta(minutes=10)
 MAX_LEASE = dt.timedelta(hours=2)
 SIGNAL_KEYS = {"task", "value", "n", "mechanism", "parameters"}
-
-
-def deployment_enrol(
-    *, participant: Participant, release: AdapterRelease, public_key: bytes, label: str
-) -> tuple[AdapterDeployment, str]:
-    """Enrol a participant's instance of an approved release; returns the deployment and its API key (shown once)."""
-    if release.state != ReleaseState.APPROVED:
-        raise OpmError(ErrorCode.RELEASE_NOT_ACTIVE, f"release {release} is {release.state}, not approved")
-    try:
-        Ed25519PublicKey.from_public_bytes(public_key)
-    except ValueError:
-        raise OpmError(ErrorCode.VALIDATION_FAILED, "public_key must be a raw 32-byte Ed25519 key") from None
-    key, prefix, digest = api_keys.key_generate()
-    with transaction.atomic(durable=True):
-        if AdapterDeployment.objects.filter(participant=participant, label=label).exists():
-            raise OpmError(ErrorCode.VALIDATION_FAILED, f"{participant.name} already has a deployment {label!r}")
-        deployment = AdapterDeployment.objects.create(
-            participant=participant,
-            release=release,
-            label=label,
-            public_key=public_key,
-            api_key_prefix=prefix,
-            api_key_hash=digest,
-        )
-        budget_open(participant=participant)
-        ledger_append(
-            kind="deployment.enrolled",
-            actor=f"participant:{participant.name}",
-            subject=f"deployment:{deployment.pk}",
-            payload={
-                "participant": participant.name,
-                "deployment": deployment.pk,
-                "label": label,
-                "release": release.pk,
-                "public_key": public_key.hex(),
-            },
-        )
-    return deployment, key
-
-
-def deployment_authenticate(*, key: str) -> AdapterDeployment:
-    """The deployment a key belongs to, if it may work now: active, and its release approved."""
-    parts = api_keys.key_split(key)
-    deployment = None
-    if parts is not None:
-        deployment = (
-            AdapterDeployment.objects.select_related("participant", "release").filter(api_key_prefix=parts[0]).first()
-        )
-    if deployment is None or not api_keys.key_matches(parts[1], deployment.api_key_hash):
-        raise OpmError(ErrorCode.INVALID_KEY, "the API key is not valid", status=401)
-    if deployment.status != DeploymentStatus.ACTIVE:
-        raise OpmError(ErrorCode.DEPLOYMENT_REVOKED, "this deployment's key was revoked", status=403)
-    if deployment.release.state != ReleaseState.APPROVED:
-        raise OpmError(
-            ErrorCode.RELEASE_NOT_ACTIVE, f"release {deployment.release} is {deployment.release.state}", status=403
-        )
-    return deployment
 
 
 def local_problem_register(

@@ -1,12 +1,10 @@
 """`manage.py deployments`: enrol a participant's adapter instance (the API key is shown once) or revoke one."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from governance.services.ledger import ledger_append
 from opm_site.errors import OpmError
-from orchestration.models import AdapterDeployment, DeploymentStatus, Participant
-from orchestration.services import deployment_enrol
+from orchestration.models import AdapterDeployment, Participant
+from orchestration.services import deployment_enrol, deployment_revoke
 from registry.models import AdapterRelease
 
 
@@ -46,18 +44,8 @@ class Command(BaseCommand):
         self.stdout.write(f"API key (shown once, store it now): {key}")
 
     def _revoke(self, participant: str, label: str) -> None:
-        with transaction.atomic(durable=True):
-            deployment = (
-                AdapterDeployment.objects.select_for_update().filter(participant__name=participant, label=label).first()
-            )
-            if deployment is None:
-                raise CommandError(f"no deployment {participant}/{label}")
-            deployment.status = DeploymentStatus.REVOKED
-            deployment.save(update_fields=["status"])
-            ledger_append(
-                kind="deployment.revoked",
-                actor="operator",
-                subject=f"deployment:{deployment.pk}",
-                payload={"participant": participant, "label": label},
-            )
+        deployment = AdapterDeployment.objects.filter(participant__name=participant, label=label).first()
+        if deployment is None:
+            raise CommandError(f"no deployment {participant}/{label}")
+        deployment_revoke(deployment=deployment, actor="operator")
         self.stdout.write(self.style.SUCCESS(f"revoked {participant}/{label}: its key is refused from now on"))

@@ -1,0 +1,163 @@
+"""Enrolment over the API: a participant's enrolment key enrols deployments; keys rotate and revoke; lists filter."""
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from rest_framework.test import APIClient
+
+from governance.models import LedgerEntry
+from governance.policy_schemas import DEFAULT_DOCUMENTS
+from governance.services import policy_activate, policy_create
+from orchestration.models import AdapterDeployment, Participant, PrivacyBudget
+from orchestration.services import participant_create, participant_key_issue
+from registry.services import release_submit, release_transition
+from tests.governance.fixtures import make_manifest
+
+from .factories import ParticipantFactory, PlanFactory
+
+pytestmark = pytest.mark.django_db
+API = "/api/v1/"
+
+
+def public_hex() -> str:
+    return Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+
+def client_with(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
+@pytest.fixture
+def approved(release, adapter_contract):
+    policy = policy_create(kind="privacy", document=DEFAULT_DOCUMENTS["privacy"], created_by=None)
+    policy_activate(policy=policy, proposal=None, actor="test")
+    release_transition(release=release, to_state="in_review", actor="t")
+    return release_transition(release=release, to_state="approved", actor="t")
+
+
+@pytest.fixture
+def acme():
+    participant = ParticipantFactory(name="acme")
+    return participant, client_with(participant_key_issue(participant=participant))
+
+
+def enrol(client, release, label="main", key=None):
+    return client.post(
+        API + "deployments", {"release": release.pk, "label": label, "public_key": key or public_hex()}, format="json"
+    )
+
+
+def test_enrolment_key_enrols_a_deployment_whose_key_then_works(approved, acme):
+    participant, client = acme
+    response = enrol(client, approved)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["participant"] == "acme" and body["status"] == "active" and body["api_key"].startswith("opm_")
+    assert PrivacyBudget.objects.filter(participant=participant).exists()  # opened with the first deployment
+    deployment = client_with(body["api_key"])
+    assert deployment.get(API + "problems").json()["results"] == []
+    entry = LedgerEntry.objects.get(kind="deployment.enrolled")
+    assert entry.payload["deployment"] == body["id"] and entry.actor == "participant:acme"
+    listed = client.get(API + "deployments").json()
+    assert [d["label"] for d in listed["results"]] == ["main"] and "api_key" not in listed["results"][0]
+
+
+def test_enrolment_refuses_bad_input_with_problem_details(approved, acme):
+    _, client = acme
+    assert enrol(client, approved).status_code == 201
+    again = enrol(client, approved)
+    assert again.status_code == 409 and again.json()["code"] == "deployment_exists"
+    bad_key = enrol(client, approved, label="other", key="zz" * 32)
+    assert bad_key.status_code == 400 and bad_key.json()["code"] == "validation_failed"
+    not_ed25519 = enrol(client, approved, label="other", key="00" * 31)
+    assert not_ed25519.status_code == 400
+    missing = client.post(API + "deployments", {"release": 999_999, "public_key": public_hex()}, format="json")
+    assert missing.status_code == 404 and missing["Content-Type"] == "application/problem+json"
+    unapproved = release_submit(manifest=make_manifest(version="9.9.9"), vendor="Example Vendor", actor="t")
+    refused = enrol(client, unapproved, label="third")
+    assert refused.status_code == 400 and refused.json()["code"] == "release_not_active"
+
+
+def test_a_forged_or_replaced_enrolment_key_is_refused(approved, acme):
+    participant, client = acme
+    prefix = participant.enrolment_key_prefix
+    forged = client_with(f"opm_{prefix}_{'x' * 43}")
+    assert forged.post(API + "deployments", {}, format="json").status_code == 401
+    participant_key_issue(participant=participant)  # the operator replaces the key: the old one dies
+    assert enrol(client, approved).status_code == 401
+
+
+def test_rotation_replaces_the_key_at_once_and_can_change_the_signing_key(approved, acme):
+    _, client = acme
+    first = enrol(client, approved).json()
+    old = client_with(first["api_key"])
+    new_public = public_hex()
+    rotated = old.post(API + f"deployments/{first['id']}/rotate", {"public_key": new_public}, format="json")
+    assert rotated.status_code == 200, rotated.content
+    assert rotated.json()["public_key"] == new_public and rotated.json()["api_key"] != first["api_key"]
+    assert old.get(API + "problems").status_code == 401
+    assert client_with(rotated.json()["api_key"]).get(API + "problems").status_code == 200
+    assert bytes(AdapterDeployment.objects.get(pk=first["id"]).public_key).hex() == new_public
+    by_participant = client.post(API + f"deployments/{first['id']}/rotate", {}, format="json")
+    assert by_participant.status_code == 200
+    assert LedgerEntry.objects.filter(kind="deployment.key_rotated").count() == 2
+
+
+def test_a_deployment_acts_only_on_itself_and_a_participant_only_on_its_own(approved, acme):
+    _, client = acme
+    mine = enrol(client, approved, label="a").json()
+    sibling = enrol(client, approved, label="b").json()
+    other_participant = ParticipantFactory(name="globex")
+    other = client_with(participant_key_issue(participant=other_participant))
+    assert other.post(API + f"deployments/{mine['id']}/revoke").status_code == 404
+    as_deployment = client_with(mine["api_key"])
+    assert as_deployment.post(API + f"deployments/{sibling['id']}/rotate", {}, format="json").status_code == 404
+    revoked = as_deployment.post(API + f"deployments/{mine['id']}/revoke")
+    assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+    assert as_deployment.get(API + "tasks").status_code == 403
+    assert client.post(API + f"deployments/{mine['id']}/revoke").status_code == 200  # idempotent
+    assert client.post(API + f"deployments/{mine['id']}/rotate", {}, format="json").status_code == 409
+    assert LedgerEntry.objects.filter(kind="deployment.revoked").count() == 1
+
+
+def test_lists_are_paginated_and_filtered(approved, acme):
+    _, client = acme
+    deployment = client_with(enrol(client, approved).json()["api_key"])
+    for handle, problem_class in [("a", "llvm/text-bytes"), ("b", "llvm/text-bytes"), ("c", "llvm/ir-count")]:
+        payload = {"handle": handle, "problem_class": problem_class, "corpus_size": 10, "commitment": "ab" * 32}
+        assert deployment.post(API + "problems", payload, format="json").status_code == 201
+    filtered = deployment.get(API + "problems", {"problem_class": "llvm/text-bytes"}).json()
+    assert filtered["count"] == 2 and {p["handle"] for p in filtered["results"]} == {"a", "b"}
+    page = deployment.get(API + "problems", {"limit": 1, "offset": 1}).json()
+    assert page["count"] == 3 and len(page["results"]) == 1 and page["results"][0]["handle"] == "b"
+    bad = deployment.get(API + "tasks", {"state": "nonsense"})
+    assert bad.status_code == 400 and bad["Content-Type"] == "application/problem+json"
+    PlanFactory()
+    assert deployment.get(API + "tasks", {"state": "queued"}).json()["count"] == 0
+    assert client.get(API + "deployments", {"status": "revoked"}).json()["count"] == 0
+
+
+def test_registry_lists_filter(llvm_passes):
+    client = APIClient()
+    every = client.get(API + "registry/passes/llvm").json()["count"]
+    some = client.get(API + "registry/passes/llvm", {"name": "in"}).json()
+    assert 0 < some["count"] < every and all("in" in p["name"] for p in some["results"])
+    assert client.get(API + "registry/passes/llvm", {"kind": "bogus"}).status_code == 400
+
+
+def test_participants_command_adds_and_rekeys(capsys):
+    call_command("participants", "add", "initech", "--display-name", "Initech")
+    out = capsys.readouterr().out
+    assert "Enrolment key (shown once" in out and "opm_" in out
+    first_prefix = Participant.objects.get(name="initech").enrolment_key_prefix
+    call_command("participants", "key", "initech")
+    assert Participant.objects.get(name="initech").enrolment_key_prefix != first_prefix
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("participants", "add", "initech")
+    with pytest.raises(CommandError, match="no participant"):
+        call_command("participants", "key", "nobody")
+    assert participant_create  # the service behind `add`
