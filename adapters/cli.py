@@ -28,6 +28,7 @@ from adapters.toolchains import llvm as llvm_toolchain
 
 PROG = "opm-adapter"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+ENROLMENT_KEY_ENV = "OPM_ENROLMENT_KEY"  # the participant's enrolment key: an environment variable, never an argument
 PROGRESS_MIN_PROGRAMS = 4  # fewer programs finish before a progress bar would tell anything
 
 
@@ -143,7 +144,7 @@ def _driver_or_usage(toolchain: str) -> Driver | None:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    """Search plans on a local corpus (random or greedy); print the best plan and a summary."""
+    """Search plans on a local corpus with one of `search.STRATEGIES`; print the best plan and a summary."""
     driver = _driver_or_usage(args.toolchain)
     if driver is None:
         return EXIT_USAGE
@@ -305,8 +306,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _error(str(exc))
         return EXIT_USAGE
     if not key.api_key:
-        _error(f"{args.key_file} has no API key: store the enrolment's key with `{PROG} keyfile set-api-key`")
-        return EXIT_USAGE
+        enrolment_key = os.environ.get(ENROLMENT_KEY_ENV, "")
+        if not enrolment_key or args.release is None:
+            _error(
+                f"{args.key_file} has no API key: enrol with ${ENROLMENT_KEY_ENV} and --release ID, or store a key "
+                f"with `{PROG} keyfile set-api-key`"
+            )
+            return EXIT_USAGE
+        try:
+            with MarketClient(
+                args.server, enrolment_key, verify=args.ca_bundle or True, timeout=args.timeout
+            ) as market:
+                enrolled = market.enrol(release=args.release, public_key_hex=key.public_key_hex, label=args.label)
+        except ApiError as exc:
+            _error(f"enrolment failed: {exc}")
+            return EXIT_FAILED
+        key.api_key = keyfile.check_api_key(enrolled["api_key"])
+        key.save()
+        print(
+            f"{PROG}: enrolled deployment {enrolled['id']} ({enrolled['participant']}/{enrolled['label']})",
+            file=sys.stderr,
+        )
     if (args.spend_file is None) != (args.local_epsilon is None):
         _error("--spend-file and --local-epsilon go together: the record and the limit it is checked against")
         return EXIT_USAGE
@@ -398,6 +418,10 @@ def _add_work_commands(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--problem", required=True, metavar="HANDLE", help="opaque handle of this corpus")
     run.add_argument("--problem-class", required=True, metavar="CLASS", help="e.g. llvm/text-bytes")
     run.add_argument("--toolchain", metavar="NAME", help="driver that counts the corpus (default: CLASS's prefix)")
+    run.add_argument(
+        "--release", type=int, metavar="ID", help=f"enrol for this approved release (needs ${ENROLMENT_KEY_ENV})"
+    )
+    run.add_argument("--label", default="main", metavar="NAME", help="this deployment's name when enrolling")
     run.add_argument("--ca-bundle", metavar="PEM", help="CA certificates to verify the server with (private CA)")
     run.add_argument("--spend-file", metavar="PATH", help="local record of privacy spent (checked before each task)")
     run.add_argument("--local-epsilon", type=float, metavar="E", help="this participant's own limit, epsilon")
@@ -410,6 +434,65 @@ def _add_work_commands(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--idle-max", type=float, default=60.0, metavar="S", help="longest wait between empty leases")
     run.add_argument("--timeout", type=float, default=30.0, metavar="S", help="HTTP timeout per request")
     run.set_defaults(func=_cmd_run)
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    """Bring a local copy of a problem class's plan up to the market's version by applying its deltas."""
+    from urllib.parse import urlsplit
+
+    from adapters import sync as delta_sync
+    from adapters.delta import DeltaError
+    from adapters.sdk import ApiError, MarketClient
+
+    url = urlsplit(args.server)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        _error(f"--server {args.server!r}: expected an http(s) URL such as https://market.example")
+        return EXIT_USAGE
+    if url.scheme == "http" and url.hostname not in ("localhost", "127.0.0.1", "::1"):
+        print(f"{PROG}: warning: plain HTTP to {url.hostname}: the deltas could be altered in transit", file=sys.stderr)
+    try:
+        state = delta_sync.load_state(args.state, args.problem_class)
+        client = MarketClient(args.server, verify=args.ca_bundle or True, timeout=args.timeout)
+    except (delta_sync.SyncError, ApiError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    try:
+        with client:
+            synced = delta_sync.sync(client, state)
+    except (ApiError, DeltaError, delta_sync.SyncError) as exc:
+        _error(f"{exc}; {args.state} is unchanged")
+        return EXIT_FAILED
+    try:
+        if args.plan_out:  # before the state: the state never claims a version the plan file lacks
+            delta_sync.write_atomic(Path(args.plan_out), json.dumps(synced.plan.to_json(), indent=2) + "\n")
+        delta_sync.save_state(args.state, synced)
+    except OSError as exc:
+        _error(f"cannot write {exc.filename or args.state}: {exc.strerror or exc}")
+        return EXIT_FAILED
+    print(
+        f"problem class {synced.problem_class}: version {state.version} -> {synced.version} "
+        f"(plan {synced.plan.content_hash()[:12]})"
+    )
+    return EXIT_OK
+
+
+def _add_sync_command(commands: argparse._SubParsersAction) -> None:
+    """`sync`: delta-sync a problem class's plan from a market server (public endpoints, no key file)."""
+    sync_parser = commands.add_parser(
+        "sync",
+        help="update a local copy of a problem class's plan from the market's deltas",
+        description="Load the state file (problem class, version k, plan; version 0, the toolchain's reference "
+        "plan, if the file does not exist), fetch the deltas after k and apply them in order. A delta that does "
+        "not apply (wrong parent plan, bad op, wrong result) stops the sync with exit 1 and leaves the state "
+        "file as it was; otherwise the state file is replaced atomically.",
+    )
+    sync_parser.add_argument("--server", required=True, metavar="URL", help="the market's base URL (https://...)")
+    sync_parser.add_argument("--problem-class", required=True, metavar="CLASS", help="e.g. llvm/text-bytes")
+    sync_parser.add_argument("--state", required=True, metavar="FILE", help="state file (created if missing)")
+    sync_parser.add_argument("--plan-out", metavar="FILE", help="also write the current plan file here")
+    sync_parser.add_argument("--ca-bundle", metavar="PEM", help="CA certificates to verify the server with")
+    sync_parser.add_argument("--timeout", type=float, default=30.0, metavar="S", help="HTTP timeout per request")
+    sync_parser.set_defaults(func=_cmd_sync)
 
 
 def _cmd_corpus_materialize(args: argparse.Namespace) -> int:
@@ -551,6 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
     conformance_parser.add_argument("--json", action="store_true", help="print the report as JSON")
     conformance_parser.set_defaults(func=_cmd_conformance)
     _add_work_commands(commands)
+    _add_sync_command(commands)
     _add_corpus_commands(commands)
     return parser
 

@@ -15,6 +15,7 @@ import base64
 import dataclasses
 import json
 import os
+import re
 import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -43,6 +44,11 @@ BAD_RESPONSE = "bad_response"
 INVALID_KEY = "invalid_key"
 NOT_AUTHENTICATED = "not_authenticated"
 LEDGER_EMPTY = "ledger_empty"
+
+# Public plan endpoints (DESIGN.md §8, delta-sync), relative to API_PREFIX.
+PLAN_PATH = "plans/{ref}"
+PLAN_DELTAS_PATH = "plans/deltas"
+_CONTENT_HASH = re.compile(r"[0-9a-f]{64}")
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 """Answers from a gateway or an overloaded server: the request may or may not have been processed."""
@@ -295,6 +301,26 @@ class MarketClient:
                 BAD_RESPONSE, response.status_code, "the server answered with something that is not JSON"
             ) from None
 
+    # --- enrolment and keys ---------------------------------------------------------------------------------
+
+    def enrol(self, *, release: int, public_key_hex: str, label: str = "main") -> dict[str, Any]:
+        """Enrol a deployment with this client's key, the participant's enrolment key; the answer holds the
+        deployment's API key, shown once. Not retried after a lost answer: a second enrolment would be refused
+        (`deployment_exists`) rather than silently create a twin."""
+        response = self._request(
+            "POST",
+            "deployments",
+            idempotent=False,
+            payload={"release": release, "label": label, "public_key": public_key_hex},
+        )
+        return self._json(response)
+
+    def rotate_key(self, deployment: int, *, public_key_hex: str | None = None) -> dict[str, Any]:
+        """A new API key for a deployment (the old one stops working at once), optionally a new signing key."""
+        payload = {"public_key": public_key_hex} if public_key_hex else {}
+        response = self._request("POST", f"deployments/{deployment}/rotate", idempotent=False, payload=payload)
+        return self._json(response)
+
     # --- the work loop --------------------------------------------------------------------------------------
 
     def register_problem(self, *, handle: str, problem_class: str, corpus_size: int, commitment: str) -> dict[str, Any]:
@@ -348,6 +374,35 @@ class MarketClient:
             ledger_index=None if index is None else int(index),
             created=response.status_code == 201,
         )
+
+    # --- plans and delta-sync (public, no API key needed) ------------------------------------------------------
+
+    def plan(self, ref: str) -> dict[str, Any]:
+        """A stored plan by numeric id or 64-hex content hash: `{"id", "toolchain", "content_hash", "body"}`.
+
+        The answer is the server's word only: check `body` against `content_hash` (`Plan.content_hash()`).
+        """
+        if not (ref.isascii() and ref.isdigit()) and not _CONTENT_HASH.fullmatch(ref):
+            raise ValueError(f"plan reference {ref!r}: expected a numeric id or a 64-digit hex content hash")
+        response = self._request("GET", PLAN_PATH.format(ref=ref), idempotent=True)
+        document = self._json(response)
+        if not isinstance(document, dict) or not isinstance(document.get("body"), dict):
+            raise ApiError(BAD_RESPONSE, response.status_code, "the plan answer has no plan body", server=self.base_url)
+        return document
+
+    def plan_deltas(self, problem_class: str, since: int) -> dict[str, Any]:
+        """The problem class's deltas after version `since`, in order (not paginated):
+        `{"problem_class", "version": n, "deltas": [{"sequence": since + 1, "parent", "child", "ops"}, ...]}`."""
+        if since < 0:
+            raise ValueError(f"since: expected a version >= 0, got {since}")
+        response = self._request(
+            "GET", PLAN_DELTAS_PATH, params={"problem_class": problem_class, "since": since}, idempotent=True
+        )
+        document = self._json(response)
+        if not isinstance(document, dict) or not isinstance(document.get("deltas"), list):
+            detail = "the delta answer has no delta list"
+            raise ApiError(BAD_RESPONSE, response.status_code, detail, server=self.base_url)
+        return document
 
     # --- the public ledger ----------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from adapters.cache import Cache, content_key
 from adapters.drivers.base import Driver, Measurement
 from adapters.plan import KNOBS, PassStep, Plan, PlanError, reference_plan
 
-STRATEGIES = ("random", "greedy")
+STRATEGIES = ("random", "greedy", "evolutionary")
 RANDOM_ROUND = 8  # plans the random strategy proposes at a time (fixed, so results never depend on --jobs)
 MAX_DUPLICATE_DRAWS = 1_000  # the random strategy stops when the space seems exhausted
 # Verdicts that depend on the machine's load rather than on the plan: never cached.
@@ -393,9 +393,168 @@ def _neighbours(space: SearchSpace, plan: Plan, stream: SeededStream) -> Iterabl
         yield from stream.shuffled(inserted)
 
 
+# The evolutionary strategy's defaults: small enough that a generation is one round of a modest budget.
+EVOLUTION_POPULATION = 16
+EVOLUTION_ELITES = 2  # the best plans carried unchanged into the next generation
+EVOLUTION_TOURNAMENT = 3  # plans drawn per tournament; the best of them is a parent
+EVOLUTION_GENERATIONS = 100
+EVOLUTION_PATIENCE = 15  # generations without a better plan before the search gives up
+EVOLUTION_MAX_EXTRA_MUTATIONS = 3  # a child gets 1 + k edits, k extra with probability 2**-k
+
+
+def evolutionary_strategy(
+    space: SearchSpace,
+    seed: int | str,
+    start: Evaluation,
+    *,
+    population: int = EVOLUTION_POPULATION,
+    elites: int = EVOLUTION_ELITES,
+    tournament: int = EVOLUTION_TOURNAMENT,
+    generations: int = EVOLUTION_GENERATIONS,
+    patience: int = EVOLUTION_PATIENCE,
+) -> Proposals:
+    """A generational genetic algorithm over the passes added after the start plan's, and its knobs: parents
+    by tournament, one-point crossover half the time, then one or more mutations (insert, remove, replace or
+    swap a pass; change a knob); the best `elites` survive unchanged. Stops after `generations`, or after
+    `patience` generations without a better plan; never proposes a plan twice."""
+    if not 0 <= elites < population or tournament < 1:
+        raise ValueError("need 0 <= elites < population and tournament >= 1")
+    stream = SeededStream(seed, "evolutionary")
+    genome = _Genome(space, max_length=len(space.start.passes) + max(8, 2 * space.max_extra_passes))
+    seen = {start.plan}
+
+    def novel(count: int, make: Callable[[], Plan]) -> list[Plan]:
+        plans: list[Plan] = []
+        misses = 0
+        while len(plans) < count and misses < MAX_DUPLICATE_DRAWS:
+            plan = make()
+            if plan in seen:
+                misses += 1
+                continue
+            seen.add(plan)
+            plans.append(plan)
+        return plans
+
+    def founder() -> Plan:
+        plan = start.plan
+        for _ in range(1 + stream.below(max(1, space.max_extra_passes))):
+            plan = genome.mutate(plan, stream)
+        return plan
+
+    founders = novel(population - 1, founder)
+    if not founders:
+        return
+    results = yield founders
+    members = [start, *results[: len(founders)]]
+    best = min(member.score for member in members)
+    stale = 0
+    for _generation in range(generations):
+        ranked = sorted(members, key=lambda member: member.score)  # stable: ties keep their order
+
+        def child(ranked: list[Evaluation] = ranked) -> Plan:
+            plan = _tournament(ranked, stream, tournament).plan
+            if stream.below(2):
+                plan = genome.crossover(plan, _tournament(ranked, stream, tournament).plan, stream)
+            plan = genome.mutate(plan, stream)
+            # More edits with probability 1/2 each: some improvements take two at once (drop a pass that
+            # only helps while another is absent, add that other one).
+            for _ in range(EVOLUTION_MAX_EXTRA_MUTATIONS):
+                if stream.below(2):
+                    break
+                plan = genome.mutate(plan, stream)
+            return plan
+
+        children = novel(population - elites, child)
+        if not children:
+            return
+        results = yield children
+        members = [*ranked[:elites], *results[: len(children)]]
+        generation_best = min(member.score for member in members)
+        if generation_best < best:
+            best, stale = generation_best, 0
+        else:
+            stale += 1
+            if stale >= patience:
+                return
+
+
+def _tournament(ranked: Sequence[Evaluation], stream: SeededStream, size: int) -> Evaluation:
+    """The best of `size` members drawn with replacement from a population sorted best first."""
+    return ranked[min(stream.below(len(ranked)) for _ in range(size))]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Genome:
+    """How the evolutionary strategy edits plans: only the passes after the start plan's (the space lets a
+    strategy add passes, not drop the start's), at most `max_length` passes in all, and the space's knobs."""
+
+    space: SearchSpace
+    max_length: int
+
+    @property
+    def prefix(self) -> int:
+        return len(self.space.start.passes)
+
+    def mutate(self, plan: Plan, stream: SeededStream) -> Plan:
+        """One random edit among those possible on `plan` (the plan itself if none is)."""
+        passes, prefix, choices = list(plan.passes), self.prefix, self.space.passes
+        tail = len(passes) - prefix
+        kinds = [
+            kind
+            for kind, possible in (
+                ("insert", bool(choices) and len(passes) < self.max_length),
+                ("remove", tail > 0),
+                ("replace", bool(choices) and tail > 0),
+                ("swap", tail > 1),
+                ("knob", bool(self.space.knobs)),
+            )
+            if possible
+        ]
+        if not kinds:
+            return plan
+        kind = kinds[stream.below(len(kinds))]
+        if kind == "insert":
+            passes.insert(prefix + stream.below(tail + 1), choices[stream.below(len(choices))])
+        elif kind == "remove":
+            del passes[prefix + stream.below(tail)]
+        elif kind == "replace":
+            passes[prefix + stream.below(tail)] = choices[stream.below(len(choices))]
+        elif kind == "swap":
+            index = prefix + stream.below(tail - 1)
+            passes[index], passes[index + 1] = passes[index + 1], passes[index]
+        else:
+            group, name, values = self.space.knobs[stream.below(len(self.space.knobs))]
+            current = plan.knobs.get(group, {}).get(name)
+            options: list[KnobValue | None] = [value for value in values if not _same_knob(value, current)]
+            if current is not None:
+                options.append(None)
+            if not options:
+                return plan
+            return self.space.with_knob(plan, group, name, options[stream.below(len(options))])
+        return Plan(plan.toolchain, tuple(passes), plan.knobs)
+
+    def crossover(self, one: Plan, two: Plan, stream: SeededStream) -> Plan:
+        """A head of `one`'s added passes joined to a tail of `two`'s; each knob from either parent."""
+        head, tail = one.passes[self.prefix :], two.passes[self.prefix :]
+        added = (*head[: stream.below(len(head) + 1)], *tail[stream.below(len(tail) + 1) :])
+        passes = (*self.space.start.passes, *added)[: self.max_length]
+        knobs: dict[str, dict[str, KnobValue]] = {}
+        keys = sorted({(group, name) for plan in (one, two) for group, values in plan.knobs.items() for name in values})
+        for group, name in keys:
+            value = (one, two)[stream.below(2)].knobs.get(group, {}).get(name)
+            if value is not None:
+                knobs.setdefault(group, {})[name] = value
+        return Plan(one.toolchain, passes, {group: values for group, values in sorted(knobs.items()) if values})
+
+
+def _same_knob(one: KnobValue | None, two: KnobValue | None) -> bool:
+    return type(one) is type(two) and one == two
+
+
 STRATEGY_FUNCTIONS: Mapping[str, Callable[[SearchSpace, int | str, Evaluation], Proposals]] = {
     "random": random_strategy,
     "greedy": greedy_strategy,
+    "evolutionary": evolutionary_strategy,
 }
 
 
