@@ -44,3 +44,12 @@ def _signer(path: str, origin: str) -> Signer:
 def log_signer() -> Signer:
     """The log's signer; its key name is the log's origin, as C2SP checkpoints expect."""
     return _signer(str(_key_path()), settings.OPM_LOG_ORIGIN)
+
+
+OPERATOR_FILE = "operator.skey"
+
+
+def operator_signer() -> Signer:
+    """The operator's signer for backtest attestations: a key of its own, named `<log origin>/operator`, so an
+    attestation can never pass for a checkpoint of the log."""
+    return _signer(str(Path(settings.OPM_KEY_DIR) / OPERATOR_FILE), f"{settings.OPM_LOG_ORIGIN}/operator")

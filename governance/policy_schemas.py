@@ -42,9 +42,28 @@ POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
             "min_margin": {"type": "number", "minimum": 0, "maximum": 1},
             "min_participants": {"type": "integer", "minimum": 1},
             "confidence": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+            "shortlist_size": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 32,
+                "description": "Public-search winners evaluated on private code per round (default 4).",
+            },
+            "public_budget": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 100000,
+                "description": "Plans evaluated on the public corpus per round, free of privacy cost (default 40).",
+            },
+            "max_noise_multiplier": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "Beyond this a signal is too noisy to be worth its cost (default 40).",
+            },
         },
     },
 }
+
+ORCHESTRATION_DEFAULTS: dict[str, Any] = {"shortlist_size": 4, "public_budget": 40, "max_noise_multiplier": 40.0}
 
 DEFAULT_DOCUMENTS: dict[str, dict[str, Any]] = {
     "governance": {"quorum": 3, "threshold": {"numerator": 2, "denominator": 3}, "deadline_days": 7},

@@ -16,7 +16,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import BaseParser
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,9 +24,9 @@ from rest_framework.views import APIView
 from opm_site.errors import ErrorCode, OpmError
 from opm_site.openapi import problems
 from opm_site.pagination import ListPagination
-from opm_site.throttling import DeploymentRateThrottle
-from orchestration import services
-from orchestration.models import AdapterDeployment, EvaluationTask, LocalProblem, Participant
+from opm_site.throttling import DeploymentRateThrottle, PublicRateThrottle
+from orchestration import selectors, services
+from orchestration.models import AdapterDeployment, EvaluationTask, LocalProblem, Participant, Plan
 from registry.models import AdapterRelease
 
 
@@ -212,9 +212,7 @@ class TasksView(DeploymentListView):
 
     def owned(self, deployment: AdapterDeployment):
         return (
-            EvaluationTask.objects.filter(deployment=deployment)
-            .select_related("local_problem", "plan")
-            .order_by("-id")
+            EvaluationTask.objects.filter(deployment=deployment).select_related("local_problem", "plan").order_by("-id")
         )
 
 
@@ -474,3 +472,77 @@ class RevokeView(DeploymentActionView):
     def post(self, request: Request, pk: int) -> Response:
         deployment = services.deployment_revoke(deployment=self.deployment(pk), actor=self.actor())
         return Response(DeploymentOutput(deployment).data)
+
+
+# --- plans and delta-sync: public, like the ledger they are recorded in -----------------------------------
+
+
+class PlanOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Plan
+        fields = ["id", "toolchain", "content_hash", "body", "created_at"]
+
+
+class PublicPlansView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [PublicRateThrottle]
+
+
+class PlanView(PublicPlansView):
+    """A plan by id or by its content hash (SHA-256 of its RFC 8785 body)."""
+
+    @extend_schema(responses={200: PlanOutput, **problems(404)})
+    def get(self, request: Request, ref: str) -> Response:
+        plan = selectors.plan_by_ref(ref=ref)
+        if plan is None:
+            raise OpmError(ErrorCode.NOT_FOUND, f"no plan {ref!r}", status=404)
+        return Response(PlanOutput(plan).data)
+
+
+class DeltaOutput(serializers.Serializer):
+    sequence = serializers.IntegerField(help_text="The plan version this delta produces.")
+    parent = serializers.CharField(help_text="Content hash of the plan it applies to.")
+    child = serializers.CharField(help_text="Content hash of the plan it produces.")
+    ops = serializers.JSONField(help_text="insert / remove / move / replace / set_knob / unset_knob ops.")
+    round = serializers.IntegerField(allow_null=True)
+    promoted_at = serializers.DateTimeField()
+
+
+class DeltasOutput(serializers.Serializer):
+    problem_class = serializers.CharField()
+    version = serializers.IntegerField(help_text="The class's current plan version (0: the reference plan).")
+    deltas = DeltaOutput(many=True)
+
+
+class DeltasInput(serializers.Serializer):
+    problem_class = serializers.RegexField(r"^[a-z0-9._-]+/[a-z0-9._/-]+$", max_length=100)
+    since = serializers.IntegerField(min_value=0, default=0, help_text="The version the caller holds.")
+
+
+class DeltasView(PublicPlansView):
+    """Delta-sync: the deltas that take a problem class's plan from version `since` to the current one."""
+
+    @extend_schema(parameters=[DeltasInput], responses={200: DeltasOutput, **problems(400)})
+    def get(self, request: Request) -> Response:
+        data = DeltasInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        problem_class, since = data.validated_data["problem_class"], data.validated_data["since"]
+        latest = selectors.plan_latest_delta(problem_class=problem_class)
+        current = latest.sequence if latest else 0
+        if since > current:
+            raise OpmError(
+                ErrorCode.INVALID_RANGE, f"{problem_class} is at version {current}; there is no version {since}"
+            )
+        deltas = [
+            {
+                "sequence": d.sequence,
+                "parent": d.parent.content_hash,
+                "child": d.child.content_hash,
+                "ops": d.ops,
+                "round": d.round_id,
+                "promoted_at": d.promoted_at,
+            }
+            for d in selectors.plan_deltas_since(problem_class=problem_class, since=since)
+        ]
+        return Response(DeltasOutput({"problem_class": problem_class, "version": current, "deltas": deltas}).data)

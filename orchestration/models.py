@@ -239,6 +239,9 @@ class EvaluationTask(models.Model):
     )
     noise_multiplier = models.FloatField()
     clip_bound = models.FloatField()
+    phase = models.CharField(
+        max_length=16, blank=True, help_text="The round's phase: selection among the shortlist, or confirmation."
+    )
     state = models.CharField(max_length=8, choices=TaskState, default=TaskState.QUEUED)
     requeued_from = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="requeued_as"
@@ -253,6 +256,7 @@ class EvaluationTask(models.Model):
         ordering = ["created_at"]
         constraints = [
             choices_check("state", TaskState, "task_state_valid"),
+            models.CheckConstraint(condition=Q(phase__in=["", "selection", "confirmation"]), name="task_phase_valid"),
             models.CheckConstraint(condition=Q(noise_multiplier__gt=0), name="task_noise_positive"),
             models.CheckConstraint(condition=Q(clip_bound__gt=0), name="task_clip_positive"),
             models.CheckConstraint(

@@ -5,7 +5,19 @@ from dataclasses import dataclass
 from django.db.models import Count, QuerySet
 
 from orchestration import accounting
-from orchestration.models import AdapterDeployment, DeploymentStatus, PrivacyBudget, PrivacyCharge
+from orchestration.models import (
+    AdapterDeployment,
+    DeploymentStatus,
+    EvaluationTask,
+    LocalProblem,
+    PerformanceSignal,
+    Plan,
+    PlanDelta,
+    PrivacyBudget,
+    PrivacyCharge,
+    SearchRound,
+    TaskState,
+)
 from registry.models import ReleaseState
 
 
@@ -45,3 +57,59 @@ def deployments_eligible_for_work() -> QuerySet[AdapterDeployment]:
     return AdapterDeployment.objects.filter(
         status=DeploymentStatus.ACTIVE, release__state=ReleaseState.APPROVED, participant__active=True
     ).select_related("participant", "release")
+
+
+def plan_latest_delta(*, problem_class: str) -> PlanDelta | None:
+    """The delta that made the class's current plan version (None: still the reference, version 0)."""
+    return PlanDelta.objects.filter(problem_class=problem_class).select_related("child").order_by("-sequence").first()
+
+
+def plan_deltas_since(*, problem_class: str, since: int) -> QuerySet[PlanDelta]:
+    return (
+        PlanDelta.objects.filter(problem_class=problem_class, sequence__gt=since)
+        .select_related("parent", "child")
+        .order_by("sequence")
+    )
+
+
+def plan_by_ref(*, ref: str) -> Plan | None:
+    """A plan by numeric id or by its 64-hex content hash."""
+    if ref.isdigit():
+        return Plan.objects.filter(pk=int(ref)).first()
+    return Plan.objects.filter(content_hash=ref.lower()).first()
+
+
+def problems_for_class(*, problem_class: str) -> list[LocalProblem]:
+    """Problems of a class whose deployment may work now, one per participant (its first registered)."""
+    problems = (
+        LocalProblem.objects.filter(
+            problem_class=problem_class,
+            deployment__in=deployments_eligible_for_work(),
+            participant__active=True,
+        )
+        .select_related("participant")
+        .order_by("participant__name", "registered_at", "pk")
+    )
+    first: dict[int, LocalProblem] = {}
+    for problem in problems:
+        first.setdefault(problem.participant_id, problem)
+    return list(first.values())
+
+
+def round_signals(*, search_round: SearchRound, phase: str) -> list[PerformanceSignal]:
+    return list(
+        PerformanceSignal.objects.filter(task__round=search_round, task__phase=phase)
+        .select_related("task__plan", "task__local_problem__participant")
+        .order_by("ledger_index")
+    )
+
+
+def round_open_tasks(*, search_round: SearchRound, phase: str) -> int:
+    return EvaluationTask.objects.filter(
+        round=search_round, phase=phase, state__in=[TaskState.QUEUED, TaskState.LEASED]
+    ).count()
+
+
+def budget_remaining_nano(*, participant) -> int:
+    budget = PrivacyBudget.objects.filter(participant=participant).first()
+    return 0 if budget is None else budget.rho_limit_nano - budget.rho_spent_nano

@@ -4,24 +4,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orchestration', '0002_budget_own_epsilon'),
+        ("orchestration", "0002_budget_own_epsilon"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='participant',
-            name='enrolment_key_hash',
-            field=models.CharField(blank=True, help_text='Hash of the key that enrols deployments; the key is never stored.', max_length=200),
+            model_name="participant",
+            name="enrolment_key_hash",
+            field=models.CharField(
+                blank=True,
+                help_text="Hash of the key that enrols deployments; the key is never stored.",
+                max_length=200,
+            ),
         ),
         migrations.AddField(
-            model_name='participant',
-            name='enrolment_key_prefix',
-            field=models.CharField(blank=True, help_text='Public prefix of the enrolment key.', max_length=16, null=True, unique=True),
+            model_name="participant",
+            name="enrolment_key_prefix",
+            field=models.CharField(
+                blank=True, help_text="Public prefix of the enrolment key.", max_length=16, null=True, unique=True
+            ),
         ),
         migrations.AddConstraint(
-            model_name='participant',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('enrolment_key_hash', ''), ('enrolment_key_prefix__isnull', True)), models.Q(('enrolment_key_prefix__isnull', False), models.Q(('enrolment_key_hash', ''), _negated=True)), _connector='OR'), name='participant_enrolment_key_complete'),
+            model_name="participant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("enrolment_key_hash", ""), ("enrolment_key_prefix__isnull", True)),
+                    models.Q(
+                        ("enrolment_key_prefix__isnull", False), models.Q(("enrolment_key_hash", ""), _negated=True)
+                    ),
+                    _connector="OR",
+                ),
+                name="participant_enrolment_key_complete",
+            ),
         ),
     ]

@@ -1,5 +1,6 @@
 """Orchestration writes (STYLE.md: every write is a service), split by sub-domain."""
 
+from .attestations import attestation_record
 from .budgets import budget_open, budget_reserve, budget_tighten, budgets_apply_policy
 from .deployments import (
     deployment_authenticate,
@@ -10,6 +11,7 @@ from .deployments import (
     participant_create,
     participant_key_issue,
 )
+from .rounds import plan_current, plan_row, round_dispatch, round_finish, round_shortlist, round_start
 from .work import (
     local_problem_register,
     signal_submit,
@@ -20,6 +22,7 @@ from .work import (
 )
 
 __all__ = [
+    "attestation_record",
     "budget_open",
     "budget_reserve",
     "budget_tighten",
@@ -30,6 +33,12 @@ __all__ = [
     "deployment_revoke",
     "participant_authenticate",
     "participant_create",
+    "plan_current",
+    "plan_row",
+    "round_dispatch",
+    "round_finish",
+    "round_shortlist",
+    "round_start",
     "participant_key_issue",
     "local_problem_register",
     "signal_submit",

@@ -127,7 +127,7 @@ def signal_submit(*, deployment: AdapterDeployment, body: bytes, signature: byte
         try:
             task = (
                 EvaluationTask.objects.select_for_update(of=("self",))
-                .select_related("local_problem", "signal")
+                .select_related("local_problem", "plan", "signal")
                 .get(pk=document["task"])
             )
         except (EvaluationTask.DoesNotExist, TypeError, ValueError):
@@ -154,6 +154,9 @@ def signal_submit(*, deployment: AdapterDeployment, body: bytes, signature: byte
                 "participant": deployment.participant.name,
                 "problem": task.local_problem.handle,
                 "plan": task.plan_id,
+                "plan_hash": task.plan.content_hash,
+                "round": task.round_id,
+                "phase": task.phase,
                 "body": document,
                 "signature": signature.hex(),
             },
@@ -206,6 +209,7 @@ def tasks_expire(*, now: dt.datetime | None = None) -> list[EvaluationTask]:
                     local_problem=task.local_problem,
                     noise_multiplier=task.noise_multiplier,
                     clip_bound=task.clip_bound,
+                    phase=task.phase,
                     requeued_from=task,
                 )
             )

@@ -20,7 +20,7 @@ def var_dir(settings, tmp_path):
 
 
 def test_demo_creates_board_and_explains_login(var_dir, capsys):
-    call_command("demo", "--skip-passes")
+    call_command("demo", "--skip-passes", "--no-federation")
     out = capsys.readouterr().out
     users = get_user_model().objects
     for name in BOARD:
@@ -36,16 +36,16 @@ def test_demo_creates_board_and_explains_login(var_dir, capsys):
 
 
 def test_demo_is_idempotent_and_keeps_passwords(var_dir, capsys):
-    call_command("demo", "--skip-passes")
+    call_command("demo", "--skip-passes", "--no-federation")
     first = json.loads((var_dir / "demo-credentials.json").read_text())
-    call_command("demo", "--skip-passes")
+    call_command("demo", "--skip-passes", "--no-federation")
     assert json.loads((var_dir / "demo-credentials.json").read_text()) == first
     assert get_user_model().objects.filter(username__in=BOARD).count() == len(BOARD)
     assert authenticate(username=OPERATOR, password=first[OPERATOR]) is not None
 
 
 def test_board_member_can_open_the_admin(var_dir, client):
-    call_command("demo", "--skip-passes")
+    call_command("demo", "--skip-passes", "--no-federation")
     passwords = json.loads((var_dir / "demo-credentials.json").read_text())
     assert client.login(username=BOARD[1], password=passwords[BOARD[1]])
     index = client.get("/admin/")
@@ -55,7 +55,7 @@ def test_board_member_can_open_the_admin(var_dir, client):
 
 
 def test_demo_syncs_the_real_pass_catalogue(var_dir, capsys):
-    call_command("demo")
+    call_command("demo", "--no-federation")
     out = capsys.readouterr().out
     assert "llvm 22." in out and "'llvm':" in out
 
@@ -64,7 +64,7 @@ def test_demo_runs_the_board_through_quorum_decisions(var_dir, capsys):
     from governance.models import LedgerEntry, Policy
     from registry.models import Contract
 
-    call_command("demo", "--skip-passes")
+    call_command("demo", "--skip-passes", "--no-federation")
     out = capsys.readouterr().out
     assert Contract.objects.get(name="opm-adapter").status == "approved"
     assert set(Policy.objects.filter(status="active").values_list("kind", flat=True)) == {
@@ -74,5 +74,5 @@ def test_demo_runs_the_board_through_quorum_decisions(var_dir, capsys):
     }
     assert LedgerEntry.objects.filter(kind="proposal.decided").count() == 3
     assert "ledger OK" in out
-    call_command("demo", "--skip-passes")  # a second run decides nothing twice
+    call_command("demo", "--skip-passes", "--no-federation")  # a second run decides nothing twice
     assert LedgerEntry.objects.filter(kind="proposal.decided").count() == 3

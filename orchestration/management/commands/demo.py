@@ -1,30 +1,56 @@
-"""`manage.py demo`: the main job run by `bash run.sh`.
+"""`manage.py demo`: the main job run by `bash run.sh` (DESIGN.md §8).
 
-Today it prepares the site a board can work in: the real LLVM pass catalogue and the board's accounts.
-Later issues grow it into the federated run (DESIGN.md §8).
+On the database it is given, for real: the board approves an adapter release after its conformance run passes
+and activates the policies; four participants, each with a private corpus (disjoint musl slices, or synthetic
+variants with `--quick`), run real `opm-adapter run` processes against the site served over TLS on a free
+port; the orchestrator searches the public corpus for free and spends private budget only to choose among
+its shortlist and to confirm the winner; then the ledger is exported, verified and backtested.
 """
 
 import json
+import math
 import secrets
+import sys
+import time
 from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
 
+from adapters.contract import build_manifest
+from adapters.corpus import programs as corpus_programs
+from adapters.drivers import get_driver
+from adapters.plan import Plan as PlanFile
+from adapters.search import Objective
 from governance import selectors as governance_selectors
 from governance import services as governance_services
+from governance.log_key import operator_signer
 from governance.models import Policy, PolicyStatus
 from governance.policy_schemas import DEFAULT_DOCUMENTS
+from orchestration import federation, selectors
+from orchestration.models import LocalProblem, Participant, Plan, PlanDelta
+from orchestration.orchestrator import RoundSettings, run_round
+from orchestration.public_corpus import public_corpus
+from orchestration.services import participant_create, participant_key_issue, plan_current
 from registry import selectors as registry_selectors
 from registry.contract_defs import ADAPTER_CONTRACT_NAME, ADAPTER_CONTRACT_SCHEMAS, ADAPTER_CONTRACT_VERSION
-from registry.models import Contract, ContractStatus
-from registry.services import contract_create
+from registry.models import AdapterRelease, Contract, ContractStatus, ReleaseState
+from registry.services import contract_create, release_submit
 
 BOARD = ["ada", "barbara", "grace", "frances"]
 OPERATOR = "operator"
+PARTICIPANTS = ["acme", "globex", "initech", "umbrella"]
+VENDOR = "OpenPassMarket Labs"
+# Issue 7's measurement: at epsilon = 1, n = 250, c = 0.1 the multiplier must be >= 15; the demo uses 20.
+PRIVACY = {**DEFAULT_DOCUMENTS["privacy"], "epsilon": 1.0, "min_noise_multiplier": 20.0}
+ORCHESTRATION = {**DEFAULT_DOCUMENTS["orchestration"], "shortlist_size": 4, "public_budget": 24}
+QUICK_ORCHESTRATION = {**ORCHESTRATION, "public_budget": 40}
+MUSL_SLICES = 5  # four participants and one held-back slice, about 200 modules each
+SYNTHETIC_N = 250
 
 
 def _credentials(path: Path, usernames: list[str]) -> dict[str, str]:
@@ -41,19 +67,28 @@ def _credentials(path: Path, usernames: list[str]) -> dict[str, str]:
 
 
 class Command(BaseCommand):
-    help = "Run the OpenPassMarket demo: pass catalogue, board, quorum decisions, ledger verification, login."
+    help = "Run the OpenPassMarket demo: board decisions, a federated search by four real adapters, a backtest."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--quick", action="store_true", help="The synthetic toolchain (under a minute).")
+        parser.add_argument(
+            "--no-federation", action="store_true", help="Only the board, the governance decisions and the login."
+        )
         parser.add_argument(
             "--skip-passes", action="store_true", help="Do not sync the LLVM pass catalogue (offline tests)."
         )
+        parser.add_argument("--rounds", type=int, default=2, help="At most this many search rounds (default 2).")
+        parser.add_argument("--strategy", default="greedy", help="Search strategy (random, greedy, evolutionary).")
+        parser.add_argument("--seed", type=int, default=2026, help="Seed of the first round (recorded in the ledger).")
 
-    def handle(self, *args, skip_passes: bool, **options) -> None:
-        self.stdout.write(self.style.MIGRATE_HEADING("1. The LLVM pass catalogue, from LLVM's own pass registry"))
-        if not skip_passes:
-            call_command("passes", "sync", "--toolchain", "llvm", stdout=self.stdout, stderr=self.stderr)
+    def handle(self, *args, quick: bool, no_federation: bool, skip_passes: bool, **options) -> None:
+        started = time.monotonic()
+        toolchain = "synthetic" if quick else "llvm"
+        self.heading(f"1. The {toolchain} pass catalogue, read from the toolchain itself")
+        if not skip_passes or quick:
+            call_command("passes", "sync", "--toolchain", toolchain, stdout=self.stdout, stderr=self.stderr)
 
-        self.stdout.write(self.style.MIGRATE_HEADING("2. The governance board and the operator"))
+        self.heading("2. The governance board and the operator")
         passwords = _credentials(Path(settings.VAR_DIR) / "demo-credentials.json", [*BOARD, OPERATOR])
         for name in BOARD:
             _, created = governance_services.board_member_ensure(
@@ -63,10 +98,13 @@ class Command(BaseCommand):
         operator, created = governance_services.operator_ensure(username=OPERATOR, password=passwords[OPERATOR])
         self.stdout.write(f"  operator     {OPERATOR:10} {'created' if created else 'ready'} (superuser)")
 
-        self.stdout.write(self.style.MIGRATE_HEADING("3. Governance: quorum votes, every step in the ledger"))
-        self._governance(operator)
+        self.heading("3. Governance: quorum votes, every step in the ledger")
+        self._governance(operator, QUICK_ORCHESTRATION if quick else ORCHESTRATION)
 
-        self.stdout.write(self.style.MIGRATE_HEADING("4. What exists"))
+        if not no_federation:
+            self._federation(toolchain, quick, options)
+
+        self.heading("What exists")
         for app_label in ("registry", "governance", "orchestration"):
             counts = ", ".join(
                 f"{model._meta.verbose_name_plural}: {model.objects.count()}"
@@ -75,10 +113,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {app_label}: {counts}")
         by_toolchain = registry_selectors.pass_counts_by_toolchain()
         self.stdout.write(f"  pass catalogue: {by_toolchain or 'empty'}")
-
         call_command("ledger", "verify", "--no-progress", stdout=self.stdout, stderr=self.stderr)
 
-        self.stdout.write(self.style.MIGRATE_HEADING("5. Log in"))
+        self.heading("Log in")
         self.stdout.write(
             "  Start the site with `bash run.sh serve`, then open https://127.0.0.1:8443/admin/ "
             "(a self-signed certificate: var/tls/cert.pem)"
@@ -86,12 +123,17 @@ class Command(BaseCommand):
         for name in [*BOARD, OPERATOR]:
             self.stdout.write(f"    {name:10} {passwords[name]}")
         self.stdout.write(f"  (passwords are kept in {Path(settings.VAR_DIR) / 'demo-credentials.json'})")
-        self.stdout.write(self.style.SUCCESS("Demo finished."))
+        self.stdout.write(self.style.SUCCESS(f"Demo finished in {time.monotonic() - started:.0f} s."))
 
-    def _governance(self, operator) -> None:
+    def heading(self, text: str) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING(text))
+
+    # --- governance ---------------------------------------------------------------------------------------
+
+    def _governance(self, operator, orchestration: dict) -> None:
         """Bootstrap quorum rules, then let the board approve the adapter contract and the first policies."""
         users = {u.username: u for u in get_user_model().objects.filter(username__in=BOARD)}
-        proposer, voters = users[BOARD[0]], [users[name] for name in BOARD[1:]]
+        self.proposer, self.voters = users[BOARD[0]], [users[name] for name in BOARD[1:]]
         if governance_selectors.policy_active(kind="governance") is None:
             governance_services.policy_bootstrap(document=DEFAULT_DOCUMENTS["governance"], operator=operator)
             self.stdout.write("  governance policy v1 bootstrapped by the operator: quorum 3, 2/3 yes, 7 days")
@@ -104,22 +146,225 @@ class Command(BaseCommand):
                 description="Manifest and signal messages every OpenPassMarket adapter exchanges.",
             )
         if contract.status == ContractStatus.PROPOSED:
-            self._decide(proposer, voters, kind="approve_contract", contract=contract)
-        for kind in ("privacy", "orchestration"):
-            if governance_selectors.policy_active(kind=kind) is None:
-                policy = Policy.objects.filter(kind=kind, status=PolicyStatus.PROPOSED).first()
-                policy = policy or governance_services.policy_create(
-                    kind=kind, document=DEFAULT_DOCUMENTS[kind], created_by=proposer
-                )
-                self._decide(proposer, voters, kind="activate_policy", policy=policy)
+            self._decide(kind="approve_contract", contract=contract)
+        for kind, document in (("privacy", PRIVACY), ("orchestration", orchestration)):
+            active = governance_selectors.policy_active(kind=kind)
+            if active is not None and active.document == document:
+                continue
+            policy = Policy.objects.filter(kind=kind, status=PolicyStatus.PROPOSED, document=document).first()
+            policy = policy or governance_services.policy_create(kind=kind, document=document, created_by=self.proposer)
+            self._decide(kind="activate_policy", policy=policy)
 
-    def _decide(self, proposer, voters, **target) -> None:
-        proposal = governance_services.proposal_open(proposer=proposer, **target)
-        for voter in voters:
+    def _decide(self, **target) -> None:
+        proposal = governance_services.proposal_open(proposer=self.proposer, **target)
+        for voter in self.voters:
             if proposal.status != "open":
                 break
             governance_services.proposal_vote(proposal=proposal, voter=voter, choice="yes")
+        subject = proposal.contract or proposal.policy or proposal.release
         self.stdout.write(
-            f"  #{proposal.pk} {proposal.get_kind_display()} {proposal.contract or proposal.policy}: "
-            f"{proposal.status} ({proposal.decision_reason})"
+            f"  #{proposal.pk} {proposal.get_kind_display()} {subject}: {proposal.status} ({proposal.decision_reason})"
         )
+
+    # --- the federated run --------------------------------------------------------------------------------
+
+    def _federation(self, toolchain: str, quick: bool, options: dict) -> None:
+        work = Path(settings.VAR_DIR) / "demo" / toolchain
+        work.mkdir(parents=True, exist_ok=True)
+        env = federation.adapter_env(Path(settings.VAR_DIR) / "adapter-cache")
+        problem_class = f"{toolchain}/text-bytes"
+
+        self.heading("4. A vendor's adapter release, its conformance run, the board's approval")
+        release = self._release(toolchain, work, env)
+
+        self.heading("5. Four participants and their private corpora (never sent anywhere)")
+        members, held_back = self._corpora(toolchain, quick, work, env)
+        keys = self._participants(members)
+
+        self.heading("6. The site over TLS and one real `opm-adapter run` process per participant")
+        call_command("tls", "ensure", stdout=self.stdout)
+        with federation.served_site(work / "server.log") as url:
+            self.stdout.write(f"  serving {url} (log: {work / 'server.log'})")
+            federation.start_adapters(
+                members, url=url, problem_class=problem_class, release=release.pk, enrolment_keys=keys, env=env
+            )
+            try:
+                self._wait_registered(members, problem_class)
+                self.heading("7. Orchestration: free public search, private selection and confirmation")
+                outcomes = self._orchestrate(problem_class, toolchain, options)
+            finally:
+                codes = federation.stop_adapters(members)
+                self.stdout.write(f"  adapters stopped: {codes}")
+        self.heading("8. Results")
+        self._report(problem_class, members, held_back, outcomes, env)
+        self.heading("9. Export, verify and backtest the ledger; verify the attestation")
+        self._backtest(work)
+
+    def _release(self, toolchain: str, work: Path, env: dict) -> AdapterRelease:
+        driver = get_driver(toolchain)
+        catalogue = driver.catalogue()
+        manifest = build_manifest(
+            toolchain=toolchain,
+            toolchain_version=str(catalogue.get("version", "")),
+            passes=[entry["name"] for entry in catalogue.get("passes", [])],
+        )
+        release = AdapterRelease.objects.filter(name=manifest["name"], version=manifest["version"]).first()
+        if release is None:
+            release = release_submit(manifest=manifest, vendor=VENDOR, actor=f"vendor:{VENDOR}")
+            self.stdout.write(f"  {VENDOR} submitted {release} ({len(manifest['passes'])} passes)")
+        if release.state in (ReleaseState.SUBMITTED, ReleaseState.IN_REVIEW):
+            report = work / "conformance.json"
+            with self.spinner(f"conformance harness on the {toolchain} driver"):
+                report.write_text(federation.run_adapter("conformance", "--toolchain", toolchain, "--json", env=env))
+            call_command(
+                "conformance", "record", "--release", str(release.pk), "--report", str(report), stdout=self.stdout
+            )
+            self._decide(kind="approve_release", release=release)
+            release.refresh_from_db()
+        if release.state != ReleaseState.APPROVED:
+            raise CommandError(f"release {release} is {release.state}; the demo needs it approved")
+        self.stdout.write(f"  {release}: approved")
+        return release
+
+    def spinner(self, desc: str):
+        return tqdm(desc=f"  {desc}", bar_format="{desc}: {elapsed}", file=sys.stderr)
+
+    def _corpora(self, toolchain: str, quick: bool, work: Path, env: dict):
+        corpora = work / "corpora"
+        names = [*PARTICIPANTS, "held-back"]
+        if quick:
+            paths = [
+                federation.write_synthetic_variants(corpora / name, 10_000 + i * SYNTHETIC_N, SYNTHETIC_N)
+                for i, name in enumerate(names)
+            ]
+        else:
+            paths = []
+            for i, name in enumerate(tqdm(names, desc="  musl slices", unit="slice", file=sys.stderr)):
+                target = corpora / name
+                federation.run_adapter(
+                    "corpus",
+                    "materialize",
+                    "--source",
+                    "musl",
+                    "--slice",
+                    f"{i + 1}/{MUSL_SLICES}",
+                    str(target),
+                    env=env,
+                )
+                paths.append(target)
+        members = [
+            federation.Member(name, path, work / "keys" / f"{name}.key", work / f"{name}.log")
+            for name, path in zip(PARTICIPANTS, paths, strict=False)
+        ]
+        for member in members:
+            size = len([p for p in member.corpus.iterdir() if p.suffix in (".ll", ".syn")])
+            self.stdout.write(f"  {member.name:9} {size} modules in {member.corpus}")
+        self.stdout.write(
+            f"  held back {len([p for p in paths[-1].iterdir() if p.suffix in ('.ll', '.syn')])} "
+            "modules no participant has (for the demo's own report)"
+        )
+        return members, paths[-1]
+
+    def _participants(self, members) -> dict[str, str]:
+        """Enrolment keys for participants whose adapter has not enrolled yet (a re-run reuses its key file)."""
+        keys = {}
+        for member in members:
+            member.key_file.parent.mkdir(parents=True, exist_ok=True)
+            participant = Participant.objects.filter(name=member.name).first()
+            participant = participant or participant_create(name=member.name, display_name=member.name.title())
+            if not member.key_file.exists():
+                federation.run_adapter("keygen", "--out", str(member.key_file))
+            keys[member.name] = participant_key_issue(participant=participant, actor="operator")
+            self.stdout.write(f"  {member.name:9} enrolment key issued (handed to its adapter, shown nowhere)")
+        return keys
+
+    def _wait_registered(self, members, problem_class: str, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        with tqdm(total=len(members), desc="  adapters registered", file=sys.stderr) as bar:
+            while True:
+                registered = LocalProblem.objects.filter(
+                    problem_class=problem_class, handle__in=[m.problem for m in members]
+                ).count()
+                bar.update(registered - bar.n)
+                if registered == len(members):
+                    return
+                dead = [m.name for m in members if m.process is not None and m.process.poll() is not None]
+                if dead or time.monotonic() > deadline:
+                    logs = ", ".join(str(m.log) for m in members)
+                    raise CommandError(f"adapters did not register ({dead or 'timeout'}); see {logs}")
+                time.sleep(0.5)
+
+    def _orchestrate(self, problem_class: str, toolchain: str, options: dict) -> list:
+        subsets = None if toolchain == "synthetic" else ("alpha",)
+        corpus = public_corpus(problem_class, subsets)
+        self.stdout.write(f"  public corpus: {len(corpus)} programs (bundled, free to search)")
+        outcomes = []
+        for number in range(options["rounds"]):
+            self.stdout.write(f"  round {number + 1}:")
+            outcome = run_round(
+                RoundSettings(problem_class, options["strategy"], corpus, seed=options["seed"] + number),
+                progress=self.stdout.write,
+            )
+            outcomes.append(outcome)
+            self.stdout.write(f"    -> {outcome.round.state}: {outcome.round.stop_reason}")
+            if outcome.round.state != "finished" or outcome.promoted_version:
+                break
+        return outcomes
+
+    def _report(self, problem_class: str, members, held_back: Path, outcomes: list, env: dict) -> None:
+        version, plan = plan_current(problem_class=problem_class)
+        deltas = PlanDelta.objects.filter(problem_class=problem_class).order_by("sequence")
+        self.stdout.write(f"  {problem_class}: current plan v{version} ({plan.content_hash[:12]})")
+        for delta in deltas:
+            estimate = delta.evidence.get("estimate") or {}
+            self.stdout.write(
+                f"    v{delta.sequence} from round {delta.round_id}: {len(delta.ops)} op(s) {delta.ops}; "
+                f"federated gain over the reference {estimate.get('mean', math.nan):+.2%} "
+                f"± {estimate.get('std', math.nan):.2%} (noise std, {estimate.get('participants')} participants)"
+            )
+        self.stdout.write(f"  {'participant':12} {'epsilon spent':>14} {'of':>5} {'releases':>9}")
+        views = {view.budget.participant.name: view for view in selectors.budget_views()}
+        for member in members:
+            view = views.get(member.name)
+            if view is not None:
+                self.stdout.write(
+                    f"  {member.name:12} {view.spent_epsilon:>14.3f} {view.budget.epsilon:>5} {view.charges:>9}"
+                )
+        if version == 0:
+            last = outcomes[-1].round if outcomes else None
+            winner = last.result.get("winner") if last else None
+            if not winner:
+                self.stdout.write("  no plan was promoted and no round reached a confirmation")
+                return
+            self.stdout.write(
+                f"  no plan was promoted (last round: {last.stop_reason}); below, the last confirmed candidate"
+            )
+            plan = Plan.objects.get(content_hash=winner)
+        self.stdout.write(f"  true, non-private gain of plan {plan.content_hash[:12]} (this report only, never sent):")
+        driver = get_driver(problem_class.split("/", 1)[0])
+        promoted = PlanFile.from_json(plan.body)
+        reference = "-Oz" if problem_class.startswith("llvm/") else "reference"
+        for name, corpus in [*((m.name, m.corpus) for m in members), ("held-back", held_back)]:
+            programs = sorted(p for p in corpus.iterdir() if p.suffix in (".ll", ".syn"))
+            with self.spinner(f"{name}: measuring {len(programs)} modules"):
+                evaluation = Objective(driver, programs).evaluate(promoted)
+            self.stdout.write(
+                f"    {name:12} size / {reference} = {evaluation.score:.4f} ({1 - evaluation.score:+.2%} smaller)"
+            )
+        if problem_class.startswith("llvm/"):
+            unseen = [p.path for p in corpus_programs(("beta", "gamma", "delta"))]
+            with self.spinner(f"bundled programs outside the public search: {len(unseen)}"):
+                evaluation = Objective(driver, unseen).evaluate(promoted)
+            self.stdout.write(f"    {'bundled':12} size / -Oz = {evaluation.score:.4f} ({1 - evaluation.score:+.2%})")
+
+    def _backtest(self, work: Path) -> None:
+        export = work / "ledger-export"
+        attestation = work / "attestation.note"
+        call_command("ledger", "checkpoint", stdout=self.stdout, stderr=self.stderr)
+        call_command("ledger", "export", str(export), "--no-progress", stdout=self.stdout)
+        call_command("ledger", "verify", "--export", str(export), "--no-progress", stdout=self.stdout)
+        call_command("backtest", "--export", str(export), "--out", str(attestation), "--record", stdout=self.stdout)
+        vkey = operator_signer().verifier.vkey
+        (work / "operator.vkey").write_text(vkey + "\n")
+        call_command("backtest", "verify", str(attestation), "--key", vkey, stdout=self.stdout)
+        self.stdout.write(f"  attestation: {attestation}; operator key: {work / 'operator.vkey'}")

@@ -1,0 +1,349 @@
+"""Backtests (DESIGN.md §8): replay a ledger export offline and check every orchestration decision.
+
+The replay reads only the export (no database, no network, no toolchain): it verifies the export against its
+signed checkpoint, checks every signal's Ed25519 signature with the deployment key the ledger enrolled, runs
+each round's strategy again from its recorded seed and recorded public scores, recomputes the aggregates,
+the winner and the promotion decision with today's rules, and applies every promoted delta to its parent.
+The attestation states what was replayed and the verdict; it carries no clock, so two runs are identical.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterator
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from adapters import delta as plan_delta
+from adapters.ledger.export import ENTRIES_FILE, ExportReport, verify_export
+from adapters.ledger.note import NoteError, Signer, Verifier, open_note, sign_note
+from adapters.plan import Plan, PlanError, reference_plan
+from adapters.search import Evaluation
+from orchestration import decisions
+
+ATTESTATION_FORMAT = "opm-backtest/1"
+
+
+class Divergence(Exception):
+    """The replay reached a different decision than the ledger records (or the history is inconsistent)."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(f"entry {index}: {message}")
+        self.index = index
+
+
+def code_version() -> str:
+    try:
+        return f"openpassmarket {version('openpassmarket')}"
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "openpassmarket (uninstalled)"
+
+
+@dataclasses.dataclass
+class _Round:
+    number: int
+    problem_class: str
+    strategy: str
+    seed: int
+    incumbent: str
+    incumbent_body: dict[str, Any]
+    space: dict[str, Any]
+    policy: dict[str, Any]
+    shortlist: list[str] = dataclasses.field(default_factory=list)
+    bodies: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    dispatched: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    observations: dict[tuple[str, str], list[decisions.Observation]] = dataclasses.field(default_factory=dict)
+    evidence: list[int] = dataclasses.field(default_factory=list)
+    promotion: tuple[int, dict[str, Any]] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Replay:
+    export: ExportReport
+    decisions: list[dict[str, Any]]
+    divergence: str | None
+
+    @property
+    def verdict(self) -> str:
+        return "reproduced" if self.divergence is None else "diverged"
+
+    def attestation(self) -> dict[str, Any]:
+        return {
+            "format": ATTESTATION_FORMAT,
+            "checkpoint": {
+                "origin": self.export.origin,
+                "size": self.export.size,
+                "root": base64.b64encode(self.export.root).decode(),
+            },
+            "code_version": code_version(),
+            "rounds": len(self.decisions),
+            "promotions": sum(1 for d in self.decisions if d.get("promoted")),
+            "decisions_digest": hashlib.sha256(rfc8785.dumps(self.decisions)).hexdigest(),
+            "verdict": self.verdict,
+            "divergence": self.divergence,
+        }
+
+
+def _entries(directory: Path) -> Iterator[dict[str, Any]]:
+    with (directory / ENTRIES_FILE).open("rb") as lines:
+        for line in lines:
+            yield json.loads(line)
+
+
+def replay(directory: str | Path, progress: Callable[[int], None] | None = None) -> Replay:
+    """Verify the export (ExportError if it does not verify), then replay it; a Divergence becomes the verdict."""
+    directory = Path(directory)
+    report = verify_export(directory, progress)
+    made: list[dict[str, Any]] = []
+    try:
+        _replay(_entries(directory), made)
+    except Divergence as exc:
+        return Replay(report, made, str(exc))
+    return Replay(report, made, None)
+
+
+def _replay(entries: Iterator[dict[str, Any]], made: list[dict[str, Any]]) -> None:
+    keys: dict[str, bytes] = {}  # "deployment:<id>" -> its Ed25519 public key at this point of history
+    current: dict[str, tuple[int, str, dict[str, Any]]] = {}  # class -> (version, hash, body)
+    rounds: dict[int, _Round] = {}
+    for entry in entries:
+        index, kind, payload = entry["index"], entry["kind"], entry["payload"]
+        if kind == "deployment.enrolled":
+            keys[f"deployment:{payload['deployment']}"] = bytes.fromhex(payload["public_key"])
+        elif kind == "deployment.key_rotated" and "public_key" in payload:
+            keys[entry["subject"]] = bytes.fromhex(payload["public_key"])
+        elif kind == "round.started":
+            rounds[payload["round"]] = _started(index, payload, current)
+        elif kind == "round.shortlisted":
+            _shortlisted(index, payload, _round_of(rounds, payload, index))
+        elif kind == "round.dispatched":
+            _dispatched(index, payload, _round_of(rounds, payload, index))
+        elif kind == "signal.accepted" and payload.get("round") is not None:
+            _signal(index, entry, keys, _round_of(rounds, payload, index))
+        elif kind == "plan.promoted":
+            _round_of(rounds, payload, index).promotion = (index, payload)
+        elif kind == "round.finished":
+            made.append(_finished(index, payload, _round_of(rounds, payload, index), current))
+
+
+def _round_of(rounds: dict[int, _Round], payload: dict[str, Any], index: int) -> _Round:
+    found = rounds.get(payload.get("round"))
+    if found is None:
+        raise Divergence(index, f"round {payload.get('round')} was never started")
+    return found
+
+
+def _plan_hash(body: dict[str, Any], index: int) -> str:
+    try:
+        return Plan.from_json(body).content_hash()
+    except PlanError as exc:
+        raise Divergence(index, f"a recorded plan is malformed: {exc}") from None
+
+
+def _started(index: int, payload: dict[str, Any], current: dict[str, tuple[int, str, dict[str, Any]]]) -> _Round:
+    problem_class = payload["problem_class"]
+    if problem_class not in current:
+        reference = reference_plan(problem_class.split("/", 1)[0])
+        current[problem_class] = (0, reference.content_hash(), reference.to_json())
+    version_, plan_hash, _ = current[problem_class]
+    incumbent = payload["incumbent"]
+    if (incumbent["version"], incumbent["hash"]) != (version_, plan_hash):
+        raise Divergence(
+            index,
+            f"round {payload['round']} starts from {problem_class} v{incumbent['version']}, "
+            f"but the replayed history is at v{version_} ({plan_hash[:12]})",
+        )
+    if _plan_hash(payload["space"]["start"], index) != plan_hash:
+        raise Divergence(index, f"round {payload['round']}'s search does not start from the current plan")
+    return _Round(
+        number=payload["round"],
+        problem_class=problem_class,
+        strategy=payload["strategy"],
+        seed=payload["seed"],
+        incumbent=plan_hash,
+        incumbent_body=incumbent["body"],
+        space=payload["space"],
+        policy=payload["policy"]["orchestration"]["document"],
+    )
+
+
+def _shortlisted(index: int, payload: dict[str, Any], state: _Round) -> None:
+    recorded = [(plan_hash, math.inf if score is None else score) for plan_hash, score in payload["evaluations"]]
+    scores = dict(recorded)
+    space = decisions.space_from_json(state.space)
+
+    def lookup(plan: Plan) -> Evaluation | None:
+        score = scores.get(plan.content_hash())
+        return None if score is None else Evaluation(plan, score, (), None if score != math.inf else "failed")
+
+    replayed = decisions.drive_strategy(
+        state.strategy,
+        space,
+        state.seed,
+        state.policy["public_budget"],
+        lookup,
+        start_score=payload["start_score"],
+    )
+    replayed_hashes = [e.plan.content_hash() for e in replayed]
+    if replayed_hashes != [plan_hash for plan_hash, _ in recorded]:
+        at = next((i for i, (a, b) in enumerate(zip(replayed_hashes, recorded, strict=False)) if a != b[0]), None)
+        raise Divergence(
+            index,
+            f"round {state.number}: the {state.strategy} strategy with seed {state.seed} proposes a different "
+            f"sequence (first difference at evaluation {at if at is not None else min(len(replayed), len(recorded))})",
+        )
+    short = [
+        plan.content_hash()
+        for plan in decisions.shortlist(replayed, state.policy["shortlist_size"], payload["start_score"])
+    ]
+    recorded_short = [item["hash"] for item in payload["shortlist"]]
+    if short != recorded_short:
+        raise Divergence(index, f"round {state.number}: the shortlist differs from the recorded one")
+    for item in payload["shortlist"]:
+        if _plan_hash(item["body"], index) != item["hash"]:
+            raise Divergence(index, f"round {state.number}: a shortlisted plan's body does not match its hash")
+        state.bodies[item["hash"]] = item["body"]
+    state.shortlist = short
+
+
+def _dispatched(index: int, payload: dict[str, Any], state: _Round) -> None:
+    phase, plans = payload["phase"], payload["plans"]
+    if phase == "selection":
+        chosen = plans[:-1] if plans and plans[-1] == state.incumbent else plans
+        if not chosen or chosen != state.shortlist[: len(chosen)]:
+            raise Divergence(index, f"round {state.number}: selection dispatched plans other than the shortlist's best")
+    if phase == "confirmation":
+        winner = _winner(state)
+        if not plans or plans[0] != winner:
+            raise Divergence(
+                index,
+                f"round {state.number}: confirmation of {plans[0][:12] if plans else 'nothing'}, but the "
+                f"replayed selection chooses {winner[:12] if winner else 'nothing'}",
+            )
+    state.dispatched[phase] = plans
+
+
+def _signal(index: int, entry: dict[str, Any], keys: dict[str, bytes], state: _Round) -> None:
+    payload = entry["payload"]
+    key = keys.get(entry["actor"])
+    body = payload["body"]
+    try:
+        if key is None:
+            raise InvalidSignature
+        Ed25519PublicKey.from_public_bytes(key).verify(bytes.fromhex(payload["signature"]), rfc8785.dumps(body))
+    except (InvalidSignature, ValueError):
+        raise Divergence(
+            index, f"the signal for task {payload['task']} does not verify with its deployment's key"
+        ) from None
+    observation = decisions.Observation(
+        participant=payload["participant"],
+        value=body["value"],
+        corpus_size=body["n"],
+        noise_multiplier=body["parameters"]["noise_multiplier"],
+        clip_bound=body["parameters"]["clip_bound"],
+    )
+    state.observations.setdefault((payload["phase"], payload["plan_hash"]), []).append(observation)
+    state.evidence.append(index)
+
+
+def _estimates(state: _Round, phase: str) -> dict[str, decisions.Estimate | None]:
+    return {
+        plan: decisions.aggregate(state.observations.get((phase, plan), [])) for plan in state.dispatched.get(phase, [])
+    }
+
+
+def _winner(state: _Round) -> str | None:
+    return decisions.select_winner({p: e for p, e in _estimates(state, "selection").items() if p != state.incumbent})
+
+
+def _finished(
+    index: int, payload: dict[str, Any], state: _Round, current: dict[str, tuple[int, str, dict[str, Any]]]
+) -> dict[str, Any]:
+    shown = {p: e.to_json() for p, e in _estimates(state, "selection").items() if e is not None}
+    if shown != payload["estimates"]:
+        raise Divergence(index, f"round {state.number}: the selection estimates differ from the recorded ones")
+    decision = None
+    winner = None
+    if "confirmation" in state.dispatched:
+        winner = _winner(state)
+        confirmed = _estimates(state, "confirmation")
+        base = confirmed.get(state.incumbent) if state.incumbent in state.dispatched["confirmation"] else None
+        decision = decisions.promotion_decision(confirmed.get(winner), base, state.policy)
+        if payload["decision"] is None or decision.to_json() != payload["decision"]:
+            recorded = payload["decision"] and payload["decision"]["promote"]
+            raise Divergence(
+                index,
+                f"round {state.number}: today's promotion rule decides promote={decision.promote} "
+                f"({decision.reason}), the ledger recorded promote={recorded}",
+            )
+        if payload["winner"] != winner:
+            raise Divergence(index, f"round {state.number}: the recorded winner is not the replayed one")
+    elif payload["decision"] is not None:
+        raise Divergence(index, f"round {state.number}: a decision was recorded without a confirmation phase")
+    promoted = None
+    if decision is not None and decision.promote:
+        promoted = _apply_promotion(index, state, winner, current)
+    elif state.promotion is not None:
+        raise Divergence(state.promotion[0], f"round {state.number}: a promotion the rule does not support")
+    return {
+        "round": state.number,
+        "problem_class": state.problem_class,
+        "strategy": state.strategy,
+        "seed": state.seed,
+        "incumbent": state.incumbent,
+        "shortlist": state.shortlist,
+        "winner": winner,
+        "decision": decision.to_json() if decision else None,
+        "promoted": promoted,
+    }
+
+
+def _apply_promotion(
+    index: int, state: _Round, winner: str | None, current: dict[str, tuple[int, str, dict[str, Any]]]
+) -> dict[str, Any]:
+    if state.promotion is None:
+        raise Divergence(
+            index, f"round {state.number}: the rule promotes {str(winner)[:12]}, the ledger has no promotion"
+        )
+    at, promotion = state.promotion
+    version_, parent_hash, parent_body = current[state.problem_class]
+    if (promotion["version"], promotion["parent"], promotion["child"]) != (version_ + 1, parent_hash, winner):
+        raise Divergence(at, f"round {state.number}: the promotion does not turn v{version_} into the winner")
+    if sorted(promotion["evidence"]) != sorted(state.evidence):
+        raise Divergence(at, f"round {state.number}: the promotion cites other signals than the round's")
+    try:
+        child = plan_delta.apply(
+            plan_delta.Delta.from_json({"parent": parent_hash, "child": winner, "ops": promotion["ops"]}),
+            Plan.from_json(parent_body),
+        )
+    except (plan_delta.DeltaError, PlanError) as exc:
+        raise Divergence(at, f"round {state.number}: the promoted delta does not apply: {exc}") from None
+    current[state.problem_class] = (version_ + 1, child.content_hash(), child.to_json())
+    return {"version": version_ + 1, "child": child.content_hash(), "ops": promotion["ops"]}
+
+
+# --- attestations as signed notes ---------------------------------------------------------------------
+
+
+def sign_attestation(body: dict[str, Any], signer: Signer) -> bytes:
+    """The attestation's canonical JSON as the text of a signed note (one line, newline-terminated)."""
+    return sign_note(rfc8785.dumps(body).decode() + "\n", signer)
+
+
+def open_attestation(note: bytes, vkey: str) -> dict[str, Any]:
+    """Check the note's signature with the operator's verifier key and return the attestation (NoteError else)."""
+    opened = open_note(note, Verifier.from_vkey(vkey.strip()))
+    text = opened.text.rstrip("\n")
+    body = json.loads(text)
+    if rfc8785.dumps(body).decode() != text or body.get("format") != ATTESTATION_FORMAT:
+        raise NoteError("the note does not hold a canonical OpenPassMarket attestation")
+    return body

@@ -1,0 +1,215 @@
+"""Runs search rounds (DESIGN.md §4 and §8): free search on public code, then private budget spent only to
+choose among the shortlist (selection) and to confirm that the chosen plan generalises (confirmation).
+
+The runner is not a transaction: each step is a service with its own transaction and ledger entry, and the
+runner waits between steps for the adapters to lease tasks and send signals over the API. Every decision goes
+through `orchestration.decisions`, which the backtest calls again on the recorded history.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from tqdm import tqdm
+
+from adapters.cache import Cache
+from adapters.drivers import get_driver
+from adapters.plan import Plan as PlanFile
+from adapters.plan import reference_plan
+from adapters.search import Evaluation, Objective, search_space
+from governance.policy_schemas import ORCHESTRATION_DEFAULTS
+from governance.selectors import policy_active
+from governance.services import checkpoint_issue
+from opm_site.errors import ErrorCode, OpmError
+from orchestration import decisions, selectors, services
+from orchestration.models import Plan, RoundState, SearchRound
+
+Progress = Callable[[str], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundSettings:
+    problem_class: str
+    strategy: str
+    public_corpus: Sequence[Path]
+    seed: int | None = None
+    wait_seconds: float = 600.0
+    poll_seconds: float = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundOutcome:
+    round: SearchRound
+    shortlist: list[str]
+    estimates: dict[str, dict[str, Any]]
+    promoted_version: int | None
+
+
+def _observations(search_round: SearchRound, phase: str) -> tuple[dict[str, list[decisions.Observation]], list[int]]:
+    by_plan: dict[str, list[decisions.Observation]] = {}
+    evidence = []
+    for signal in selectors.round_signals(search_round=search_round, phase=phase):
+        task = signal.task
+        by_plan.setdefault(task.plan.content_hash, []).append(
+            decisions.Observation(
+                participant=task.local_problem.participant.name,
+                value=signal.value,
+                corpus_size=signal.corpus_size,
+                noise_multiplier=task.noise_multiplier,
+                clip_bound=task.clip_bound,
+            )
+        )
+        evidence.append(signal.ledger_index)
+    return by_plan, evidence
+
+
+def _wait(search_round: SearchRound, phase: str, settings: RoundSettings, progress: Progress) -> bool:
+    """Wait until no task of the phase is queued or leased (expired leases are requeued meanwhile)."""
+    deadline = time.monotonic() + settings.wait_seconds
+    last = None
+    while (open_tasks := selectors.round_open_tasks(search_round=search_round, phase=phase)) > 0:
+        if time.monotonic() > deadline:
+            return False
+        if open_tasks != last:
+            progress(f"    {phase}: {open_tasks} task(s) still open")
+            last = open_tasks
+        services.tasks_expire()
+        time.sleep(settings.poll_seconds)
+    return True
+
+
+def public_search(
+    problem_class: str,
+    strategy: str,
+    seed: int,
+    incumbent: PlanFile,
+    corpus: Sequence[Path],
+    budget: int,
+    show_progress: bool = True,
+) -> tuple[dict[str, Any], float, list[Evaluation]]:
+    """The free part: search the public corpus from the incumbent. Returns (space, start score, evaluations)."""
+    driver = get_driver(problem_class.split("/", 1)[0])
+    space = dataclasses.replace(search_space(driver), start=incumbent)
+    objective = Objective(driver, list(corpus), cache=Cache(Path(settings.VAR_DIR) / "adapter-cache"))
+    start = objective.evaluate(incumbent) if incumbent.passes != () or incumbent.knobs else None
+    start_score = 1.0 if start is None or not start.ok else start.score
+
+    with tqdm(total=budget, desc="  public search", unit="plan", file=sys.stderr, disable=not show_progress) as bar:
+
+        def evaluate(plan: PlanFile) -> Evaluation | None:
+            if objective.rejection(plan) is not None:
+                return None
+            bar.update()
+            return objective.evaluate(plan)
+
+        evaluations = decisions.drive_strategy(strategy, space, seed, budget, evaluate, start_score=start_score)
+    return decisions.space_to_json(space), start_score, evaluations
+
+
+def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -> RoundOutcome:
+    """One round for a problem class; stops cleanly (state and reason recorded) when budgets run out."""
+    orchestration = policy_active(kind="orchestration")
+    privacy = policy_active(kind="privacy")
+    if orchestration is None or privacy is None:
+        raise OpmError(
+            ErrorCode.VALIDATION_FAILED, "the board must activate an orchestration and a privacy policy", status=409
+        )
+    policy = {**ORCHESTRATION_DEFAULTS, **orchestration.document}
+    seed = settings.seed if settings.seed is not None else secrets.randbelow(2**62)
+    _, incumbent_row = services.plan_current(problem_class=settings.problem_class)
+    incumbent = PlanFile.from_json(incumbent_row.body)
+
+    progress(f"  public search ({settings.strategy}, {policy['public_budget']} evaluations, seed {seed})")
+    space, start_score, evaluations = public_search(
+        settings.problem_class, settings.strategy, seed, incumbent, settings.public_corpus, policy["public_budget"]
+    )
+    search_round = services.round_start(
+        problem_class=settings.problem_class, strategy=settings.strategy, seed=seed, space=space
+    )
+    short = decisions.shortlist(evaluations, policy["shortlist_size"], start_score)
+    services.round_shortlist(
+        search_round=search_round, start_score=start_score, evaluations=evaluations, shortlist=short
+    )
+    best = min((e.score for e in evaluations), default=start_score)
+    progress(f"  shortlist: {len(short)} plan(s), best public ratio {best:.4f} (incumbent {start_score:.4f})")
+    if not short:
+        return _finish(search_round, RoundState.FINISHED, "no plan beat the incumbent on public code", {}, [])
+
+    # Plan the private spend: selection (one release per shortlisted plan, plus the incumbent if it is not
+    # the reference) and confirmation (the winner, plus the incumbent), all within the tightest budget.
+    problems = selectors.problems_for_class(problem_class=settings.problem_class)
+    if len(problems) < policy["min_participants"]:
+        return _finish(
+            search_round, RoundState.STOPPED, f"{len(problems)} participant(s) enrolled for the class", {}, []
+        )
+    with_incumbent = incumbent_row.content_hash != services.plan_row(_reference(settings.problem_class)).content_hash
+    extra = 1 if with_incumbent else 0
+    remaining = min(selectors.budget_remaining_nano(participant=p.participant) for p in problems)
+    multiplier, releases = decisions.choose_noise(
+        remaining,
+        len(short) + extra + 1 + extra,
+        minimum=privacy.document["min_noise_multiplier"],
+        maximum=policy["max_noise_multiplier"],
+    )
+    selection_count = releases - 1 - 2 * extra
+    if selection_count < 1:
+        return _finish(search_round, RoundState.STOPPED, "privacy budgets exhausted", {}, [])
+    short = short[:selection_count]
+    clip = privacy.document["clip_bound"]
+    rows = [services.plan_row(plan) for plan in short] + ([incumbent_row] if with_incumbent else [])
+    progress(f"  selection: {len(rows)} plan(s) x {len(problems)} participant(s) at noise multiplier {multiplier}")
+    services.round_dispatch(
+        search_round=search_round, phase="selection", plans=rows, noise_multiplier=multiplier, clip_bound=clip
+    )
+    if not _wait(search_round, "selection", settings, progress):
+        return _finish(search_round, RoundState.STOPPED, "selection signals did not arrive in time", {}, [])
+    by_plan, evidence = _observations(search_round, "selection")
+    estimates = {row.content_hash: decisions.aggregate(by_plan.get(row.content_hash, [])) for row in rows}
+    shown = {plan: estimate.to_json() for plan, estimate in estimates.items() if estimate is not None}
+    winner = decisions.select_winner({p: e for p, e in estimates.items() if p != incumbent_row.content_hash})
+    if winner is None:
+        return _finish(search_round, RoundState.STOPPED, "no selection signal arrived", shown, evidence)
+
+    confirm = [Plan.objects.get(content_hash=winner)] + ([incumbent_row] if with_incumbent else [])
+    progress(f"  confirmation: plan {winner[:12]} on fresh signals")
+    services.round_dispatch(
+        search_round=search_round, phase="confirmation", plans=confirm, noise_multiplier=multiplier, clip_bound=clip
+    )
+    if not _wait(search_round, "confirmation", settings, progress):
+        return _finish(search_round, RoundState.STOPPED, "confirmation signals did not arrive in time", shown, evidence)
+    confirmed, more = _observations(search_round, "confirmation")
+    evidence += more
+    candidate = decisions.aggregate(confirmed.get(winner, []))
+    base = decisions.aggregate(confirmed.get(incumbent_row.content_hash, [])) if with_incumbent else None
+    decision = decisions.promotion_decision(candidate, base, policy)
+    promoted = services.round_finish(
+        search_round=search_round,
+        state=RoundState.FINISHED,
+        reason=decision.reason,
+        estimates=shown,
+        winner=winner,
+        decision=decision,
+        confirmation=candidate,
+        evidence=evidence,
+    )
+    checkpoint_issue()
+    search_round.refresh_from_db()
+    return RoundOutcome(search_round, [p.content_hash() for p in short], shown, promoted and promoted.sequence)
+
+
+def _reference(problem_class: str) -> PlanFile:
+    return reference_plan(problem_class.split("/", 1)[0])
+
+
+def _finish(search_round, state, reason, estimates, evidence) -> RoundOutcome:
+    services.round_finish(search_round=search_round, state=state, reason=reason, estimates=estimates)
+    checkpoint_issue()
+    search_round.refresh_from_db()
+    return RoundOutcome(search_round, search_round.result.get("shortlist", []), estimates, None)

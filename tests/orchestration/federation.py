@@ -1,0 +1,121 @@
+"""An in-process federation for orchestrator tests: real deployments, real synthetic measurements, real OpenDP
+noise and Ed25519-signed signals through the same services the API calls; only HTTP is left out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.utils import timezone
+
+from adapters import privacy
+from adapters.drivers.synthetic import SUFFIX, SyntheticDriver, SyntheticProblem
+from adapters.plan import Plan as PlanFile
+from governance.policy_schemas import DEFAULT_DOCUMENTS
+from governance.services import policy_activate, policy_create
+from orchestration import orchestrator
+from orchestration.models import Participant
+from orchestration.services import deployment_enrol, local_problem_register, signal_submit, tasks_lease
+from registry.models import PassSpec
+from registry.services import release_submit, release_transition
+from tests.governance.fixtures import make_manifest
+
+PROBLEM_CLASS = "synthetic/text-bytes"
+PRIVACY = {**DEFAULT_DOCUMENTS["privacy"], "min_noise_multiplier": 20.0}
+ORCHESTRATION = {**DEFAULT_DOCUMENTS["orchestration"], "public_budget": 30, "shortlist_size": 3}
+
+
+def activate(kind: str, document: dict) -> None:
+    policy = policy_create(kind=kind, document=document, created_by=None)
+    policy_activate(policy=policy, proposal=None, actor="test")
+
+
+def synthetic_release():
+    driver = SyntheticDriver()
+    now = timezone.now()
+    names = [entry["name"] for entry in driver.catalogue()["passes"]]
+    for name in names:
+        PassSpec.objects.get_or_create(
+            toolchain="synthetic",
+            name=name,
+            defaults={"kind": "synthetic", "description": name, "toolchain_version": "1", "synced_at": now},
+        )
+    release = release_submit(
+        manifest=make_manifest(name="synthetic-dummy", toolchain="synthetic", toolchain_version="1", passes=names),
+        vendor="Example Vendor",
+        actor="vendor:example",
+    )
+    release_transition(release=release, to_state="in_review", actor="t")
+    return release_transition(release=release, to_state="approved", actor="t")
+
+
+def write_variants(directory: Path, first: int, count: int) -> list[Path]:
+    problem = SyntheticProblem()
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(first, first + count):
+        path = directory / f"variant-{index:04d}{SUFFIX}"
+        path.write_text(json.dumps(problem.variant(index).to_json()))
+        paths.append(path)
+    return paths
+
+
+class Member:
+    def __init__(self, name: str, release, corpus: list[Path]) -> None:
+        self.key = Ed25519PrivateKey.generate()
+        public = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.participant = Participant.objects.create(name=name, display_name=name)
+        self.deployment, _ = deployment_enrol(
+            participant=self.participant, release=release, public_key=public, label="main"
+        )
+        self.corpus = corpus
+        self.driver = SyntheticDriver()
+        local_problem_register(
+            deployment=self.deployment,
+            handle=f"{name}-private",
+            problem_class=PROBLEM_CLASS,
+            corpus_size=len(corpus),
+            commitment="ab" * 32,
+        )
+
+    def work(self) -> int:
+        done = 0
+        while tasks := tasks_lease(deployment=self.deployment, limit=10):
+            for task in tasks:
+                plan = PlanFile.from_json(task.plan.body)
+                gains = []
+                for program in self.corpus:
+                    reference = self.driver.reference(program).text_bytes
+                    measured = self.driver.measure(plan, program)
+                    size = measured.text_bytes if measured.ok else None
+                    gains.append(privacy.clipped_gain(reference, size, task.clip_bound))
+                released = privacy.release(gains, clip=task.clip_bound, noise_multiplier=task.noise_multiplier)
+                body = rfc8785.dumps(released.to_signal_body(task.pk))
+                signal_submit(deployment=self.deployment, body=body, signature=self.key.sign(body))
+                done += 1
+        return done
+
+
+class Federation:
+    """`members` participants with disjoint synthetic corpora of `n` variants each, working whenever the
+    orchestrator waits for a phase."""
+
+    def __init__(self, tmp_path: Path, members: int = 4, n: int = 100) -> None:
+        activate("privacy", PRIVACY)
+        activate("orchestration", ORCHESTRATION)
+        release = synthetic_release()
+        self.members = [
+            Member(f"p{i}", release, write_variants(tmp_path / f"p{i}", 1000 + i * n, n)) for i in range(members)
+        ]
+        self.public = write_variants(tmp_path / "public", 0, 8)
+
+    def wait(self, search_round, phase, settings, progress) -> bool:
+        for member in self.members:
+            member.work()
+        return True
+
+    def settings(self, strategy: str = "greedy", seed: int = 7) -> orchestrator.RoundSettings:
+        return orchestrator.RoundSettings(PROBLEM_CLASS, strategy, self.public, seed=seed)
