@@ -48,10 +48,7 @@ class DeploymentKeyAuthentication(BaseAuthentication):
             key = parts[1].decode("ascii")
         except UnicodeDecodeError:
             raise AuthenticationFailed("the API key is not valid") from None
-        participant = services.participant_authenticate(key=key)
-        if participant is not None:
-            return (None, participant)
-        return (None, services.deployment_authenticate(key=key))
+        return (None, services.principal_authenticate(key=key))
 
     def authenticate_header(self, request: Request) -> str:
         return "Api-Key"

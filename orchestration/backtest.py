@@ -64,6 +64,8 @@ class _Round:
     observations: dict[tuple[str, str], list[decisions.Observation]] = dataclasses.field(default_factory=dict)
     evidence: list[int] = dataclasses.field(default_factory=list)
     promotion: tuple[int, dict[str, Any]] | None = None
+    tried: set[str] = dataclasses.field(default_factory=set)
+    """Plans dispatched by earlier rounds from the same incumbent (the shortlist leaves them out)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +124,15 @@ def _replay(entries: Iterator[dict[str, Any]], made: list[dict[str, Any]]) -> No
         elif kind == "deployment.key_rotated" and "public_key" in payload:
             keys[entry["subject"]] = bytes.fromhex(payload["public_key"])
         elif kind == "round.started":
-            rounds[payload["round"]] = _started(index, payload, current)
+            started = _started(index, payload, current)
+            started.tried = {
+                plan
+                for earlier in rounds.values()
+                if (earlier.problem_class, earlier.incumbent) == (started.problem_class, started.incumbent)
+                for plans in earlier.dispatched.values()
+                for plan in plans
+            }
+            rounds[payload["round"]] = started
         elif kind == "round.shortlisted":
             _shortlisted(index, payload, _round_of(rounds, payload, index))
         elif kind == "round.dispatched":
@@ -203,7 +213,7 @@ def _shortlisted(index: int, payload: dict[str, Any], state: _Round) -> None:
         )
     short = [
         plan.content_hash()
-        for plan in decisions.shortlist(replayed, state.policy["shortlist_size"], payload["start_score"])
+        for plan in decisions.shortlist(replayed, state.policy["shortlist_size"], payload["start_score"], state.tried)
     ]
     recorded_short = [item["hash"] for item in payload["shortlist"]]
     if short != recorded_short:

@@ -87,10 +87,18 @@ def drive_strategy(
     return charged
 
 
-def shortlist(evaluations: Sequence[Evaluation], size: int, incumbent_score: float = 1.0) -> list[Plan]:
-    """The `size` best distinct plans that beat the incumbent on public code (ties: the earlier evaluated)."""
+def shortlist(
+    evaluations: Sequence[Evaluation], size: int, incumbent_score: float = 1.0, tried: Iterable[str] = ()
+) -> list[Plan]:
+    """The `size` best distinct plans that beat the incumbent on public code (ties: the earlier evaluated).
+
+    Plans in `tried` (content hashes already sent to participants against the same incumbent) are left out:
+    spending budget on them again would buy no new plan, and re-testing is a second chance for a lucky draw.
+    """
+    tried = set(tried)
     ranked = sorted(
-        (e for e in evaluations if e.score < incumbent_score), key=lambda e: (e.score, evaluations.index(e))
+        (e for e in evaluations if e.score < incumbent_score and e.plan.content_hash() not in tried),
+        key=lambda e: (e.score, evaluations.index(e)),
     )
     return list(dict.fromkeys(e.plan for e in ranked))[:size]
 

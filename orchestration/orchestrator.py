@@ -133,7 +133,8 @@ def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -
     search_round = services.round_start(
         problem_class=settings.problem_class, strategy=settings.strategy, seed=seed, space=space
     )
-    short = decisions.shortlist(evaluations, policy["shortlist_size"], start_score)
+    tried = selectors.plans_tried(problem_class=settings.problem_class, incumbent=incumbent_row)
+    short = decisions.shortlist(evaluations, policy["shortlist_size"], start_score, tried)
     services.round_shortlist(
         search_round=search_round, start_score=start_score, evaluations=evaluations, shortlist=short
     )

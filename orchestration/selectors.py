@@ -113,3 +113,12 @@ def round_open_tasks(*, search_round: SearchRound, phase: str) -> int:
 def budget_remaining_nano(*, participant) -> int:
     budget = PrivacyBudget.objects.filter(participant=participant).first()
     return 0 if budget is None else budget.rho_limit_nano - budget.rho_spent_nano
+
+
+def plans_tried(*, problem_class: str, incumbent: Plan) -> set[str]:
+    """Content hashes of plans already sent to participants in earlier rounds from this incumbent."""
+    return set(
+        EvaluationTask.objects.filter(round__problem_class=problem_class, round__incumbent=incumbent)
+        .values_list("plan__content_hash", flat=True)
+        .distinct()
+    )

@@ -10,6 +10,7 @@ from .deployments import (
     participant_authenticate,
     participant_create,
     participant_key_issue,
+    principal_authenticate,
 )
 from .rounds import plan_current, plan_row, round_dispatch, round_finish, round_shortlist, round_start
 from .work import (
@@ -40,6 +41,7 @@ __all__ = [
     "round_shortlist",
     "round_start",
     "participant_key_issue",
+    "principal_authenticate",
     "local_problem_register",
     "signal_submit",
     "task_fail",

@@ -106,15 +106,30 @@ def deployment_enrol(
     return deployment, key
 
 
+def principal_authenticate(*, key: str) -> AdapterDeployment | Participant:
+    """The deployment (the hot path: one query) or the participant whose enrolment key this is."""
+    parts = api_keys.key_split(key)
+    deployment = _deployment_by_prefix(parts[0]) if parts is not None else None
+    if deployment is None and parts is not None:
+        participant = participant_authenticate(key=key)
+        if participant is not None:
+            return participant
+    return _deployment_checked(deployment, parts[1] if parts else "")
+
+
 def deployment_authenticate(*, key: str) -> AdapterDeployment:
     """The deployment a key belongs to, if it may work now: active, and its release approved."""
     parts = api_keys.key_split(key)
-    deployment = None
-    if parts is not None:
-        deployment = (
-            AdapterDeployment.objects.select_related("participant", "release").filter(api_key_prefix=parts[0]).first()
-        )
-    if deployment is None or not api_keys.key_matches(parts[1], deployment.api_key_hash):
+    deployment = _deployment_by_prefix(parts[0]) if parts is not None else None
+    return _deployment_checked(deployment, parts[1] if parts else "")
+
+
+def _deployment_by_prefix(prefix: str) -> AdapterDeployment | None:
+    return AdapterDeployment.objects.select_related("participant", "release").filter(api_key_prefix=prefix).first()
+
+
+def _deployment_checked(deployment: AdapterDeployment | None, secret: str) -> AdapterDeployment:
+    if deployment is None or not api_keys.key_matches(secret, deployment.api_key_hash):
         raise OpmError(ErrorCode.INVALID_KEY, "the API key is not valid", status=401)
     if deployment.status != DeploymentStatus.ACTIVE:
         raise OpmError(ErrorCode.DEPLOYMENT_REVOKED, "this deployment's key was revoked", status=403)

@@ -71,6 +71,17 @@ def test_rounds_stop_when_budgets_run_out_and_never_exceed_them(federation):
             break
     assert states[-1] == ("stopped", "privacy budgets exhausted"), states
     assert SearchRound.objects.filter(state="stopped").count() == 1
+    # No plan is sent to the participants twice from the same incumbent: that budget would buy nothing new.
+    seen: dict[int, set[str]] = {}
+    for search_round in SearchRound.objects.order_by("pk"):
+        plans = set(
+            search_round.tasks.filter(phase="selection")
+            .exclude(plan=search_round.incumbent)  # the incumbent is measured afresh on purpose
+            .values_list("plan__content_hash", flat=True)
+        )
+        earlier = seen.setdefault(search_round.incumbent_id, set())
+        assert not plans & earlier, search_round.pk
+        earlier |= set(search_round.tasks.values_list("plan__content_hash", flat=True))
 
 
 def test_delta_sync_takes_a_client_from_any_version_to_the_current_plan(federation):

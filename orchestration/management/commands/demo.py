@@ -45,8 +45,9 @@ BOARD = ["ada", "barbara", "grace", "frances"]
 OPERATOR = "operator"
 PARTICIPANTS = ["acme", "globex", "initech", "umbrella"]
 VENDOR = "OpenPassMarket Labs"
-# Issue 7's measurement: at epsilon = 1, n = 250, c = 0.1 the multiplier must be >= 15; the demo uses 20.
-PRIVACY = {**DEFAULT_DOCUMENTS["privacy"], "epsilon": 1.0, "min_noise_multiplier": 20.0}
+# Issue 7: at epsilon = 1 the multiplier must be >= 15; the demo uses 20. Gains of plans over -Oz on libc modules are
+# small and rare (most modules do not change), so the board clips them at 5%: half the noise of c = 0.1.
+PRIVACY = {**DEFAULT_DOCUMENTS["privacy"], "epsilon": 1.0, "clip_bound": 0.05, "min_noise_multiplier": 20.0}
 ORCHESTRATION = {**DEFAULT_DOCUMENTS["orchestration"], "shortlist_size": 4, "public_budget": 24}
 QUICK_ORCHESTRATION = {**ORCHESTRATION, "public_budget": 40}
 MUSL_SLICES = 5  # four participants and one held-back slice, about 200 modules each
