@@ -171,7 +171,15 @@ def _writer(url: str, var_dir: str, mode: str, transactions: int, batch: int, nu
         start = time.monotonic()
         for t in range(transactions):
             t0 = time.perf_counter()
-            if mode == "single":
+            if mode == "lockrow":
+                # The ceiling of any log that serialises appenders on one row lock held until commit: the
+                # lock, one row written, the durable commit; no canonical JSON, no hashing, no tree rows.
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute("UPDATE bench_lockrow SET n = n + 1 WHERE id = 1")
+                    cursor.execute(
+                        "INSERT INTO bench_lockrow_rows (payload) VALUES (%s)", [json.dumps(_payload(number, t))]
+                    )
+            elif mode == "single":
                 with transaction.atomic():
                     ledger_append(
                         kind="bench.single",
@@ -212,7 +220,7 @@ def _writer(url: str, var_dir: str, mode: str, transactions: int, batch: int, nu
 def _run_writers(ctx, url: str, var_dir: str, mode: str, writers: int, entries: int, batch: int) -> dict[str, Any]:
     """Start `writers` processes together (a barrier) and return wall time and per-transaction latencies."""
     per_writer_entries = entries // writers
-    per_txn = 1 if mode == "single" else batch
+    per_txn = 1 if mode in ("single", "lockrow") else batch
     transactions = max(1, per_writer_entries // per_txn)
     barrier = ctx.Barrier(writers)
     results = ctx.Queue()
@@ -247,7 +255,7 @@ def _run_writers(ctx, url: str, var_dir: str, mode: str, writers: int, entries: 
         "entries": total,
         "wall_s": round(wall, 3),
         "rate": round(total / wall, 1),
-        "unit": "appends/s" if mode == "single" else "entries/s",
+        "unit": "appends/s" if mode in ("single", "lockrow") else "entries/s",
         "txn_latency_ms": _summary_ms(latencies),
         "cpu_ms_per_entry": {
             "client": round(sum(r["client_cpu"] for r in reports) / total * 1000, 4),
@@ -578,6 +586,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help=f"JSON output (default {DEFAULT_OUTPUT.relative_to(REPO)}; under --quick a file in the temp directory).",
     )
     parser.add_argument("--skip-appends", action="store_true", help="Only measure proofs.")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="Also measure the lock-row ceiling: one UPDATE of a lock row, one INSERT and a commit per transaction.",
+    )
     parser.add_argument("--skip-proofs", action="store_true", help="Only measure appends.")
     parser.add_argument("--quick", action="store_true", help="Tiny smoke run (2000 appends, sizes 1000,5000).")
     parser.add_argument("--no-progress", action="store_true")
@@ -616,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
 
         django.setup()
         from django.core.management import call_command
-        from django.db import transaction
+        from django.db import connection, transaction
 
         from governance.services import ledger_append
 
@@ -661,15 +674,26 @@ def main(argv: list[str] | None = None) -> int:
         }
 
         if not args.skip_appends:
-            plan = [("single", w, args.appends) for w in args.writers]
+            plan = [("lockrow", w, args.appends) for w in args.writers if args.ceiling]
+            plan += [("single", w, args.appends) for w in args.writers]
             plan += [("batched", w, args.batched_appends) for w in args.writers]
             for mode, writers, entries in plan:
                 db = scratch.create(f"_{mode}{writers}", template=template)
                 print(f"appends: {mode} x{writers} writers, {entries:,} entries ...", file=sys.stderr, flush=True)
+                if mode == "lockrow":
+                    _use_database(db)
+                    with connection.cursor() as cursor:
+                        cursor.execute("CREATE TABLE bench_lockrow (id int PRIMARY KEY, n bigint NOT NULL)")
+                        cursor.execute("INSERT INTO bench_lockrow VALUES (1, 0)")
+                        cursor.execute("CREATE TABLE bench_lockrow_rows (id bigserial PRIMARY KEY, payload jsonb)")
+                    _use_database("postgres")
                 figures = _run_writers(procs_ctx, scratch.url(db), var_dir, mode, writers, entries, args.batch_size)
                 _use_database(db)
-                _check_log(1 + figures["entries"])
-                figures["checked"] = "gapless, no duplicate, root == root of the leaves"
+                if mode == "lockrow":
+                    figures["checked"] = "ceiling only: no ledger written"
+                else:
+                    _check_log(1 + figures["entries"])
+                    figures["checked"] = "gapless, no duplicate, root == root of the leaves"
                 _use_database("postgres")
                 scratch.drop(db)
                 print(f"  {figures['rate']:,.0f} {figures['unit']} ({figures['wall_s']} s)", file=sys.stderr)

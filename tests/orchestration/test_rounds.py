@@ -1,6 +1,7 @@
 """Search rounds end to end in process: public shortlist, private selection and confirmation, promotion with a
 delta, budgets never exceeded, delta-sync, and backtests that reproduce (or catch) every decision."""
 
+import json
 import random
 from pathlib import Path
 
@@ -209,3 +210,30 @@ def plan_delta_current():
     from orchestration.services import plan_current
 
     return plan_current(problem_class=PROBLEM_CLASS)
+
+
+def test_orchestrate_and_plan_export_commands(federation, tmp_path, capsys, monkeypatch):
+    from orchestration import public_corpus
+
+    monkeypatch.setattr(public_corpus, "public_corpus", lambda problem_class, subsets=None: federation.public)
+    monkeypatch.setattr("orchestration.management.commands.orchestrate.public_corpus", public_corpus.public_corpus)
+    call_command(
+        "orchestrate", "--problem-class", PROBLEM_CLASS, "--strategy", "greedy", "--rounds", "1", "--seed", "3"
+    )
+    out = capsys.readouterr().out
+    assert "summary" in out and "finished" in out and "v1" in out
+    target = tmp_path / "plan.json"
+    call_command("plan", "export", "--promoted", PROBLEM_CLASS, "-o", str(target))
+    exported = PlanFile.from_json(json.loads(target.read_text()))
+    delta = PlanDelta.objects.get(problem_class=PROBLEM_CLASS, sequence=1)
+    assert exported.content_hash() == delta.child.content_hash
+    call_command("plan", "export", delta.child.content_hash, "-o", str(tmp_path / "again.json"))
+    assert (tmp_path / "again.json").read_text() == target.read_text()
+    with pytest.raises(CommandError, match="no plan"):
+        call_command("plan", "export", "0" * 64, "-o", str(tmp_path / "x.json"))
+    with pytest.raises(CommandError, match="either"):
+        call_command("plan", "export", "-o", str(tmp_path / "x.json"))
+    with pytest.raises(CommandError, match="toolchain/objective"):
+        call_command("orchestrate", "--problem-class", "nonsense")
+    with pytest.raises(CommandError, match="needs --export"):
+        call_command("backtest")
