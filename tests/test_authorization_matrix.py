@@ -32,6 +32,7 @@ PUBLIC = [
     ("get", "/api/v1/registry/contracts", None),
     ("get", "/api/v1/registry/passes/llvm", None),
     ("get", "/api/v1/schema/", None),
+    ("get", "/api/v1/plans/deltas?problem_class=llvm/text-bytes", None),
 ]
 
 
@@ -43,12 +44,15 @@ def clients(release, adapter_contract):
     release_transition(release=release, to_state="approved", actor="t")
     public = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     participant = ParticipantFactory()
-    _, deployment_key = deployment_enrol(participant=participant, release=release, public_key=public, label="main")
+    deployment, deployment_key = deployment_enrol(
+        participant=participant, release=release, public_key=public, label="main"
+    )
     _, vendor_key = vendor_key_issue(vendor="Example Vendor")
     made = {"anonymous": APIClient(), "deployment": APIClient(), "vendor": APIClient(), "participant": APIClient()}
     made["deployment"].credentials(HTTP_AUTHORIZATION=f"Api-Key {deployment_key}")
     made["vendor"].credentials(HTTP_AUTHORIZATION=f"Api-Key {vendor_key}")
     made["participant"].credentials(HTTP_AUTHORIZATION=f"Api-Key {participant_key_issue(participant=participant)}")
+    made["deployment_id"] = deployment.pk
     return made
 
 
@@ -82,8 +86,9 @@ def test_release_submission_is_for_vendors_only(clients, method, path, body):
 
 @pytest.mark.parametrize(("method", "path", "body"), PUBLIC)
 def test_public_endpoints_are_open_to_everyone(clients, method, path, body):
-    for client in clients.values():
-        assert call(client, method, path, body).status_code == 200
+    for role, client in clients.items():
+        if role != "deployment_id":
+            assert call(client, method, path, body).status_code == 200
 
 
 def test_vendor_submits_and_follows_its_release(clients, release, llvm_passes):
@@ -101,3 +106,13 @@ def test_vendor_submits_and_follows_its_release(clients, release, llvm_passes):
     other = APIClient()
     other.credentials(HTTP_AUTHORIZATION=f"Api-Key {other_key}")
     assert other.get(f"/api/v1/registry/releases/{created.json()['id']}").status_code == 404
+
+
+@pytest.mark.parametrize("action", ["rotate", "revoke"])
+def test_key_actions_are_for_the_participant_or_the_deployment_itself(clients, action):
+    path = f"/api/v1/deployments/{clients['deployment_id']}/{action}"
+    assert clients["anonymous"].post(path, {}, format="json").status_code == 401
+    assert clients["vendor"].post(path, {}, format="json").status_code == 401
+    assert clients["participant"].post(path, {}, format="json").status_code == 200
+    other = f"/api/v1/deployments/{clients['deployment_id'] + 1000}/{action}"
+    assert clients["participant"].post(other, {}, format="json").status_code == 404
