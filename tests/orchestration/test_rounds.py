@@ -233,6 +233,10 @@ def test_orchestrate_and_plan_export_commands(federation, tmp_path, capsys, monk
         call_command("plan", "export", "0" * 64, "-o", str(tmp_path / "x.json"))
     with pytest.raises(CommandError, match="either"):
         call_command("plan", "export", "-o", str(tmp_path / "x.json"))
+    monkeypatch.setattr("orchestration.tasks.public_corpus", public_corpus.public_corpus)
+    call_command("orchestrate", "--problem-class", PROBLEM_CLASS, "--rounds", "1", "--seed", "4", "--background")
+    assert "enqueued as task" in capsys.readouterr().out  # the immediate backend ran it in place
+    assert SearchRound.objects.filter(seed=4, state__in=["finished", "stopped"]).exists()
     with pytest.raises(CommandError, match="toolchain/objective"):
         call_command("orchestrate", "--problem-class", "nonsense")
     with pytest.raises(CommandError, match="needs --export"):
