@@ -24,7 +24,8 @@ from adapters import privacy, sandbox
 from adapters.contract import ADAPTER_CONTRACT, MANIFEST_SCHEMA, SIGNAL_SCHEMA, build_manifest, schema_errors
 from adapters.corpus import CORPUS_DIR
 from adapters.corpus import programs as corpus_programs
-from adapters.drivers.base import Driver
+from adapters.drivers.base import MISCOMPILED, Driver
+from adapters.drivers.synthetic import INVALID_OBJECT, SyntheticDriver, optimum
 from adapters.plan import PassStep, Plan, PlanError, reference_plan
 
 HARNESS_VERSION = "1.0.0"
@@ -167,6 +168,124 @@ def _llvm_probe(driver: Driver) -> Probe:
     return Probe(PROBE_PROGRAM, plan, _llvm_crash, _llvm_faults)
 
 
+# gcc: the same three wrong builds, made in the assembly between cc1 and the assembler (`asm_hook`).
+
+_ASM_MAIN_BODY = re.compile(r"^main:\n.*?^\t\.size\tmain, \.-main$", re.MULTILINE | re.DOTALL)
+_ASM_FORMAT_NEWLINE = re.compile(r'^(\t\.string\t"[^"\n]*%[^"\n]*)\\n"$', re.MULTILINE)
+# A real signal in the process gcc starts in place of cc1: gcc reports it as an internal compiler error.
+GCC_CRASH_WRAPPER = ("sh", "-c", "kill -ABRT $$")
+
+
+def _asm_main(text: str) -> re.Match[str]:
+    match = _ASM_MAIN_BODY.search(text)
+    if match is None or "\tret\n" not in match.group(0):
+        raise FaultNotInjected("no `main` ending in `ret` in the assembly")
+    return match
+
+
+def _asm_unknown_instruction(text: str) -> str:
+    """`main` returns through an instruction x86 does not have: the assembler must reject it."""
+    match = _asm_main(text)
+    body = match.group(0).replace("\tret\n", "\topm_not_an_instruction\n", 1)
+    return text[: match.start()] + body + text[match.end() :]
+
+
+def _asm_main_returns_77(text: str) -> str:
+    """Valid assembly whose `main` exits 77: only running the program shows the build is wrong."""
+    match = _asm_main(text)
+    body = match.group(0).replace("\tret\n", "\tmovl\t$77, %eax\n\tret\n")
+    return text[: match.start()] + body + text[match.end() :]
+
+
+def _asm_newline_becomes_tab(text: str) -> str:
+    """Valid assembly printing a tab where the checksum line ends in a newline: only the output differs."""
+    corrupted, count = _ASM_FORMAT_NEWLINE.subn(r'\1\\t"', text, count=1)
+    if not count:
+        raise FaultNotInjected("no printf format string ending in a newline")
+    return corrupted
+
+
+def _gcc_crash(driver: Driver) -> tuple[Driver, Plan]:
+    _require_variant(driver, "crash reporting")
+    crashing = driver.variant(wrapper=GCC_CRASH_WRAPPER)  # type: ignore[attr-defined]
+    return crashing, _gcc_probe_plan()
+
+
+def _gcc_faults(driver: Driver) -> list[Fault]:
+    _require_variant(driver, "fault injection")
+    variant = driver.variant  # type: ignore[attr-defined]
+    return [
+        Fault("invalid assembly", variant(asm_hook=_asm_unknown_instruction), "exit 1: plan.s:"),
+        Fault("wrong exit status", variant(asm_hook=_asm_main_returns_77), MISCOMPILED),
+        Fault("wrong output", variant(asm_hook=_asm_newline_becomes_tab), MISCOMPILED),
+    ]
+
+
+def _gcc_probe_plan() -> Plan:
+    return Plan.from_json(
+        {
+            "toolchain": "gcc",
+            "passes": [{"name": "gcse", "params": {"enabled": False}}, {"name": "ipa-pta"}],
+            "knobs": {"param": {"max-inline-insns-auto": 10}},
+        }
+    )
+
+
+def _gcc_probe(driver: Driver) -> Probe:
+    return Probe(PROBE_PROGRAM, _gcc_probe_plan(), _gcc_crash, _gcc_faults)
+
+
+# synthetic: no tool runs, so the model's own failures are provoked. A crash pair crashes; the faults are
+# objects the model's verifier must reject (a broken object, a forged size) or its differential check
+# (wrong exit status, wrong output).
+
+
+def _synthetic_crash(driver: Driver) -> tuple[Driver, Plan]:
+    problem = _synthetic(driver).problem
+    crashes = sorted(problem.model.crashes)
+    if not crashes:
+        raise CheckFailed(f"the synthetic problem ({problem.label}) has no crash pairs to provoke")
+    first, second = crashes[0]
+    return driver, Plan("synthetic", (PassStep(first), PassStep(second)))
+
+
+def _synthetic_faults(driver: Driver) -> list[Fault]:
+    variant = _synthetic(driver).variant
+
+    def without_behaviour(document: dict[str, Any]) -> dict[str, Any]:
+        del document["behaviour"]
+        return document
+
+    def forged_size(document: dict[str, Any]) -> dict[str, Any]:
+        return {**document, "text_bytes": document["text_bytes"] // 2}
+
+    def exits_77(document: dict[str, Any]) -> dict[str, Any]:
+        return {**document, "behaviour": {**document["behaviour"], "returncode": 77}}
+
+    def space_becomes_tab(document: dict[str, Any]) -> dict[str, Any]:
+        behaviour = document["behaviour"]
+        return {**document, "behaviour": {**behaviour, "stdout": behaviour["stdout"].replace(" ", "\t", 1)}}
+
+    return [
+        Fault("invalid object", variant(object_hook=without_behaviour), INVALID_OBJECT),
+        Fault("forged size", variant(object_hook=forged_size), INVALID_OBJECT),
+        Fault("wrong exit status", variant(object_hook=exits_77), MISCOMPILED),
+        Fault("wrong output", variant(object_hook=space_becomes_tab), MISCOMPILED),
+    ]
+
+
+def _synthetic_probe(driver: Driver) -> Probe:
+    """Variant 0 of the driver's problem (written to its cache) under the problem's optimum."""
+    synthetic = _synthetic(driver)
+    return Probe(synthetic.program_file(0), optimum(synthetic.problem), _synthetic_crash, _synthetic_faults)
+
+
+def _synthetic(driver: Driver) -> SyntheticDriver:
+    if not isinstance(driver, SyntheticDriver):
+        raise CheckFailed(f"the synthetic probe needs a SyntheticDriver, not {type(driver).__name__}")
+    return driver
+
+
 def _generic_probe(driver: Driver) -> Probe:
     """A bundled corpus program the driver accepts and its reference plan; no crash or fault hooks."""
     program = next((p.path for p in corpus_programs() if p.path.suffix in driver.source_suffixes), None)
@@ -180,7 +299,11 @@ def _generic_probe(driver: Driver) -> Probe:
 
 
 # Toolchain -> probe builder; drivers of other toolchains register theirs (or define `conformance_probe()`).
-PROBES: dict[str, Callable[[Driver], Probe]] = {"llvm": _llvm_probe}
+PROBES: dict[str, Callable[[Driver], Probe]] = {
+    "llvm": _llvm_probe,
+    "gcc": _gcc_probe,
+    "synthetic": _synthetic_probe,
+}
 
 
 def probe_for(driver: Driver) -> Probe:

@@ -15,12 +15,13 @@ failed Measurement.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,9 @@ class GCCDriver(Driver):
     """The system gcc behind the Driver interface. Construction runs no tool.
 
     `gcc` overrides the compiler (default: `$OPM_GCC` or `gcc`); `asm_hook` rewrites a plan's
-    assembly before it is assembled, for fault-injection tests of the verifier only.
+    assembly before it is assembled, for fault-injection tests of the verifier only; `wrapper` runs
+    the subprograms of a plan's build (cc1, as) under that command (gcc's `-wrapper`), for crash
+    tests only. References and prepared inputs are built without either.
     """
 
     source_suffixes = (".c",)
@@ -67,6 +70,7 @@ class GCCDriver(Driver):
         link_limits: sandbox.Limits | None = None,
         differential: bool = True,
         asm_hook: Callable[[str], str] | None = None,
+        wrapper: Sequence[str] = (),
     ) -> None:
         self.cache = Cache(cache_dir)
         self._gcc = gcc
@@ -75,8 +79,26 @@ class GCCDriver(Driver):
         self.link_limits = link_limits or sandbox.Limits(time_seconds=60.0)
         self.differential = differential
         self.asm_hook = asm_hook
+        self.wrapper = _wrapper(wrapper)
         self._lock = threading.RLock()
         self._memo: dict[str, Any] = {}
+
+    _VARIANT_OPTIONS = frozenset({"tool_limits", "run_limits", "link_limits", "differential", "asm_hook", "wrapper"})
+
+    def variant(self, **changes: Any) -> GCCDriver:
+        """A copy (same class) with some constructor options changed, sharing the tool lookups done so
+        far; the conformance harness builds its impatient, crashing and faulty drivers this way."""
+        unknown = sorted(set(changes) - self._VARIANT_OPTIONS)
+        if unknown:
+            raise TypeError(f"variant() cannot change {', '.join(unknown)}")
+        if "wrapper" in changes:
+            changes["wrapper"] = _wrapper(changes["wrapper"])
+        clone = copy.copy(self)
+        clone.__dict__.update(changes)
+        clone._lock = threading.RLock()
+        with self._lock:
+            clone._memo = dict(self._memo)
+        return clone
 
     # --- identity, tools, catalogue -----------------------------------------------------------
 
@@ -159,10 +181,23 @@ class GCCDriver(Driver):
             arguments.append(f"--param={name}={value}")
         return arguments
 
-    def _compile_command(self, plan: Plan, input: Path, output: Path, assembly: bool = False) -> list[str]:
+    def _compile_command(
+        self, plan: Plan, input: Path, output: Path, assembly: bool = False, wrapper: Sequence[str] = ()
+    ) -> list[str]:
         level = "-Oz" if plan.knobs.get("gcc", {}).get("Oz") else "-Os"
         mode = "-S" if assembly else "-c"
-        return [self.gcc, *FIXED_FLAGS, level, *self._flag_arguments(plan), mode, str(input), "-o", str(output)]
+        wrapped = ["-wrapper", ",".join(wrapper)] if wrapper else []
+        return [
+            self.gcc,
+            *FIXED_FLAGS,
+            level,
+            *self._flag_arguments(plan),
+            *wrapped,
+            mode,
+            str(input),
+            "-o",
+            str(output),
+        ]
 
     # --- inputs ---------------------------------------------------------------------------------
 
@@ -198,26 +233,34 @@ class GCCDriver(Driver):
     # --- running plans ----------------------------------------------------------------------------
 
     def apply(self, plan: Plan, input: Path, out_object: Path) -> Measurement:
-        return self._build(plan, input, out_object, self.asm_hook)
+        return self._build(plan, input, out_object, self.asm_hook, self.wrapper)
 
-    def _build(self, plan: Plan, input: Path, out_object: Path, asm_hook: Callable[[str], str] | None) -> Measurement:
+    def _build(
+        self,
+        plan: Plan,
+        input: Path,
+        out_object: Path,
+        asm_hook: Callable[[str], str] | None,
+        wrapper: Sequence[str] = (),
+    ) -> Measurement:
         """One gcc run to an object; with a hook, to assembly, the hook, then the assembler.
-        References are built without the hook."""
+        References are built without the hook and the wrapper."""
         self.check_plan(plan)
         name = Path(input).name
         if asm_hook is None:
-            done = self._run(self._compile_command(plan, input, out_object))
+            done = self._run(self._compile_command(plan, input, out_object, wrapper=wrapper))
             if not done.ok:
                 return _tool_failure(name, "gcc", done)
         else:
             with tempfile.TemporaryDirectory(prefix="opm-") as work:
                 assembly = Path(work) / "plan.s"
-                done = self._run(self._compile_command(plan, input, assembly, assembly=True))
+                done = self._run(self._compile_command(plan, input, assembly, assembly=True, wrapper=wrapper))
                 if not done.ok:
                     return _tool_failure(name, "gcc", done)
                 assembly.write_text(asm_hook(assembly.read_text(errors="surrogateescape")), errors="surrogateescape")
-                assemble = [self.gcc, "-c", str(assembly), "-o", str(out_object)]
-                done = self._run(assemble)
+                # Run in the work directory on the relative name, so the assembler's messages say `plan.s:LINE`.
+                assemble = [self.gcc, "-c", assembly.name, "-o", str(Path(out_object).resolve())]
+                done = sandbox.run(assemble, limits=self.tool_limits, cwd=work, env={**os.environ, **TOOL_ENV})
                 if not done.ok:
                     return _tool_failure(name, "as", done)
         try:
@@ -323,6 +366,14 @@ def _render_flag(info: gcc_toolchain.FlagInfo, params: dict[str, Any], field: st
     if not isinstance(enabled, bool):
         raise PlanError(f"{field}.enabled: expected a boolean")
     return f"-f{info.name}" if enabled else f"-fno-{info.name}"
+
+
+def _wrapper(parts: Sequence[str]) -> tuple[str, ...]:
+    """A `-wrapper` command; gcc splits its argument at commas, so no part may hold one."""
+    parts = tuple(parts)
+    if any("," in part for part in parts):
+        raise ValueError(f"wrapper {parts!r}: gcc's -wrapper splits at commas, so no part may contain one")
+    return parts
 
 
 _TOOL_PREFIX = re.compile(r"^(?:[\w./+-]*/)?(?:gcc|cc1|as|ld|collect2)(?:-\d+)?: ")

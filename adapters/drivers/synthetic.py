@@ -20,21 +20,30 @@ own base size and scales the ratio by its own exponent (`size = base * ratio ** 
 variants gain differently but share the optimum. Sizes are whole bytes; for generated variants
 (base >= 2000) the smallest relative gap to the optimum (`DUPLICATE ** 0.6`) is still > 5 bytes.
 Measuring runs no subprocess and reads each file once: tens of thousands of measurements per second.
+
+The "object" a plan builds is a JSON document: the passes, the sizes and the program's behaviour (what
+its `main` would print, the same under every plan). It is verified like a real build: an object whose
+sizes are not what its passes give is an `invalid object`, one behaving unlike the program is
+`miscompiled`. The run time is modelled too (`SECONDS_PER_BYTE_PASS`): under a time limit, a plan whose
+modelled run takes longer is a `timeout`. Both only show with the test hooks (`object_hook`,
+`tool_limits`) the conformance harness uses; the model itself never miscompiles.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import json
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.cache import content_key
-from adapters.drivers.base import CorpusError, Driver, Measurement, register
+from adapters import sandbox
+from adapters.cache import Cache, content_key
+from adapters.drivers.base import MISCOMPILED, CorpusError, Driver, Measurement, register
 from adapters.plan import PassStep, Plan, PlanError
 
 MODEL_VERSION = "1"
@@ -49,6 +58,9 @@ DUPLICATE = 1.01  # a pass run again
 CONFLICT = 1.03  # a decoy in a plan that also runs its target
 CRASH_VERDICT = "crash: signal 6 (SIGABRT)"  # what a real toolchain's assertion looks like
 MAX_PASSES = 100  # names stay `s00`..`s99`
+SECONDS_PER_BYTE_PASS = 1e-6  # modelled run time: a 10 KB program through a 4-pass plan "takes" 50 ms
+OBJECT_FORMAT = "opm-synthetic-object/1"
+INVALID_OBJECT = "invalid object"
 
 _OPTIMUM_RATIO = (0.55, 0.70)  # the optimum's size ratio, drawn per problem
 _DECOY_SHARE = (0.2, 0.8)  # decoys aimed at one chain pass gain at most gmax ** 0.8 together
@@ -209,6 +221,16 @@ class SyntheticProgram:
         size, ir = self.problem.ratios(sequence)
         return round(self.base_bytes * size**self.weight), round(self.base_ir * ir**self.weight)
 
+    def seconds(self, sequence: Sequence[str]) -> float:
+        """The modelled run time of a pass sequence: each pass, and code generation, reads the program."""
+        return self.base_bytes * (1 + len(sequence)) * SECONDS_PER_BYTE_PASS
+
+    @functools.cached_property
+    def behaviour(self) -> dict[str, Any]:
+        """What the program does when run, under every plan: exit 0 and a checksum line, as corpus programs do."""
+        digest = content_key("opm-synthetic-behaviour", json.dumps(self.to_json(), sort_keys=True))
+        return {"returncode": 0, "stdout": f"synthetic {digest[:8]}"}
+
     def to_json(self) -> dict[str, Any]:
         return {
             "problem": self.problem.to_json(),
@@ -246,16 +268,44 @@ def write_corpus(directory: Path, problem: SyntheticProblem | None = None, count
 @register("synthetic")
 class SyntheticDriver(Driver):
     """The synthetic benchmark behind the Driver interface. Programs must be variants of the
-    driver's problem (default: `SyntheticProblem()`); `cache_dir` is accepted like every driver's,
-    but nothing is cached: measuring is cheaper than reading a cache entry."""
+    driver's problem (default: `SyntheticProblem()`). Measurements are not cached (computing one is
+    cheaper than reading a cache entry); `cache_dir` holds only the files `program_file` writes.
+
+    `tool_limits` bounds the modelled run time (None: no limit); `object_hook` rewrites each object
+    before it is checked, for fault-injection tests of the verifier only.
+    """
 
     source_suffixes = (SUFFIX,)
     references = REFERENCES
 
-    def __init__(self, *, problem: SyntheticProblem | None = None, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        problem: SyntheticProblem | None = None,
+        cache_dir: Path | None = None,
+        tool_limits: sandbox.Limits | None = None,
+        object_hook: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        self._options: dict[str, Any] = {
+            "problem": problem,
+            "cache_dir": cache_dir,
+            "tool_limits": tool_limits,
+            "object_hook": object_hook,
+        }
         self.problem = problem or SyntheticProblem()
+        self._files = Cache(cache_dir)  # not `cache`: the CLI would store measurements there
+        self.tool_limits = tool_limits
+        self.object_hook = object_hook
         self._lock = threading.Lock()
         self._programs: dict[Path, tuple[tuple[int, int], SyntheticProgram]] = {}
+
+    def variant(self, **changes: Any) -> SyntheticDriver:
+        """A new driver with some constructor options changed (limits, hook); the conformance harness
+        builds its impatient and faulty drivers this way."""
+        unknown = sorted(set(changes) - set(self._options))
+        if unknown:
+            raise TypeError(f"variant() cannot change {', '.join(unknown)}")
+        return SyntheticDriver(**{**self._options, **changes})
 
     def catalogue(self) -> dict[str, Any]:
         model = self.problem.model
@@ -320,32 +370,83 @@ class SyntheticDriver(Driver):
             self._programs[source] = (version, program)
         return program
 
+    def program_file(self, index: int = 0) -> Path:
+        """Variant `index` of the driver's problem as a `.syn` file in the cache directory (written
+        once): a program to probe the driver with when no corpus is at hand."""
+        data = (json.dumps(self.problem.variant(index).to_json(), indent=2) + "\n").encode()
+        key, name = content_key("synthetic-program", data), f"/variant-{index:02d}{SUFFIX}"  # keeps corpus names
+        path = self._files.path("synthetic", key, name)
+        return path if path.is_file() else self._files.write_bytes("synthetic", key, data, name)
+
     def prepare(self, source: Path) -> Path:
         """A synthetic program is its own input; preparing checks that it parses."""
         self.program(source)
         return Path(source)
 
     def apply(self, plan: Plan, input: Path, out_object: Path) -> Measurement:
-        """Writes the modelled sizes as the "object" (JSON), so `opm-adapter apply` works too."""
-        result = self.measure(plan, input)
-        document = {"plan": plan.content_hash(), **result.as_json()}
-        Path(out_object).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        """Writes the object document (JSON), so `opm-adapter apply` works too; no behavioural check.
+        A failed build writes nothing."""
+        result, document = self._build(plan, input)
+        if document is not None:
+            document = {"plan": plan.content_hash(), **document}  # hashed here only: measuring stays fast
+            Path(out_object).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         return result
 
-    def verify(self, program: Path, out_object: Path) -> Measurement | None:
-        """Nothing to run: the model's only failures are its crash pairs, reported by `measure`."""
-        return None
-
-    def measure(self, plan: Plan, program: Path) -> Measurement:
+    def _build(self, plan: Plan, source: Path) -> tuple[Measurement, dict[str, Any] | None]:
+        """The modelled build: crash pairs, the time limit, then the object (through the hook, if any),
+        whose sizes are read back from it after a structural check, as an IR verifier would run."""
         self.check_plan(plan)
-        name = self.program_name(Path(program))
-        parsed = self.program(program)
+        name = self.program_name(Path(source))
+        parsed = self.program(source)
         sequence = [step.name for step in plan.passes]
         crash = parsed.problem.crash(sequence)
         if crash is not None:
-            return Measurement.failed(name, CRASH_VERDICT, crash)
+            return Measurement.failed(name, CRASH_VERDICT, crash), None
+        if self.tool_limits is not None:
+            seconds, limit = parsed.seconds(sequence), self.tool_limits.time_seconds
+            if seconds > limit:
+                detail = f"synthetic: the modelled run takes {seconds * 1000:g} ms, the limit is {limit * 1000:g} ms"
+                return Measurement.failed(name, "timeout", detail), None
         text_bytes, ir_instructions = parsed.sizes(sequence)
-        return Measurement(name, text_bytes, ir_instructions, "ok")
+        document: dict[str, Any] = {
+            "format": OBJECT_FORMAT,
+            "passes": sequence,
+            "program": name,
+            "text_bytes": text_bytes,
+            "ir_instructions": ir_instructions,
+            "verdict": "ok",
+            "detail": "",
+            "behaviour": parsed.behaviour,
+        }
+        if self.object_hook is not None:  # the model's own object passes the structural check by construction
+            document = self.object_hook(copy.deepcopy(document))
+            problem = _object_problem(document, parsed)
+            if problem is not None:
+                return Measurement.failed(name, f"{INVALID_OBJECT}: {problem}", "verify: the object's structure"), None
+        return Measurement(name, document["text_bytes"], document["ir_instructions"], "ok"), document
+
+    def verify(self, program: Path, out_object: Path) -> Measurement | None:
+        """The object file's structure and sizes checked against the model, then its behaviour compared
+        with the program's: None if both agree, else the failed Measurement (`invalid object`, `miscompiled`)."""
+        name = self.program_name(Path(program))
+        parsed = self.program(program)
+        try:
+            document = json.loads(Path(out_object).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return Measurement.failed(name, f"{INVALID_OBJECT}: not a JSON document ({exc})", "verify")
+        problem = _object_problem(document, parsed)
+        if problem is not None:
+            return Measurement.failed(name, f"{INVALID_OBJECT}: {problem}", "verify: the object's structure")
+        return _behaviour_mismatch(name, document, parsed)
+
+    def measure(self, plan: Plan, program: Path) -> Measurement:
+        result, document = self._build(plan, program)
+        if document is None:
+            return result
+        failure = _behaviour_mismatch(result.program, document, self.program(program))
+        if failure is not None:
+            return dataclasses.replace(failure, text_bytes=result.text_bytes, ir_instructions=result.ir_instructions)
+        return result
 
     def reference(self, program: Path, kind: str | None = None) -> Measurement:
         """`empty`: the variant's base size and IR count (no pass run)."""
@@ -356,12 +457,64 @@ class SyntheticDriver(Driver):
         return Measurement(self.program_name(Path(program)), parsed.base_bytes, parsed.base_ir, "ok")
 
 
+_OBJECT_KEYS = {
+    "format": str,
+    "passes": list,
+    "program": str,
+    "text_bytes": int,
+    "ir_instructions": int,
+    "verdict": str,
+    "detail": str,
+    "behaviour": dict,
+}
+
+
+def _object_problem(document: Any, program: SyntheticProgram) -> str | None:
+    """What is structurally wrong with an object document, or None: the synthetic IR verifier. The
+    sizes must be exactly what the model gives the object's own passes."""
+    if not isinstance(document, dict):
+        return "not a JSON object"
+    missing = sorted(set(_OBJECT_KEYS) - set(document))
+    if missing:
+        return f"missing {', '.join(missing)}"
+    for key, kind in _OBJECT_KEYS.items():
+        value = document[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return f"{key}: expected {kind.__name__}, got {type(value).__name__}"
+    if document["format"] != OBJECT_FORMAT:
+        return f"format: expected {OBJECT_FORMAT!r}, got {document['format']!r}"
+    passes = document["passes"]
+    names = program.problem.model.ir_exponent
+    if not all(isinstance(name, str) and name in names for name in passes):
+        return "passes: not a list of this problem's passes"
+    expected = program.sizes(passes)
+    got = (document["text_bytes"], document["ir_instructions"])
+    if got != expected:
+        return f"sizes {got[0]} bytes, {got[1]} IR instructions; its passes give {expected[0]}, {expected[1]}"
+    return None
+
+
+def _behaviour_mismatch(name: str, document: dict[str, Any], program: SyntheticProgram) -> Measurement | None:
+    """Differential execution in the model: the object must behave as the program does."""
+    got, expected = document["behaviour"], program.behaviour
+    if got == expected:
+        return None
+    detail = (
+        f"program printed {got.get('stdout')!r} exit {got.get('returncode')}, "
+        f"reference {expected['stdout']!r} exit {expected['returncode']}"
+    )
+    return Measurement.failed(name, MISCOMPILED, detail)
+
+
 __all__ = [
     "CONFLICT",
     "DUPLICATE",
     "MISPLACED",
     "CRASH_VERDICT",
+    "INVALID_OBJECT",
+    "OBJECT_FORMAT",
     "REFERENCES",
+    "SECONDS_PER_BYTE_PASS",
     "SyntheticDriver",
     "SyntheticPassInfo",
     "SyntheticProblem",

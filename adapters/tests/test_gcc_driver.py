@@ -245,3 +245,27 @@ def test_cli_apply_and_evaluate_a_gcc_plan(cache_env: Path, tmp_path: Path, caps
 
 def test_the_registry_returns_the_gcc_driver(adapter_cache: Path) -> None:
     assert isinstance(get_driver("gcc", cache_dir=adapter_cache), GCCDriver)
+
+
+def test_a_wrapper_crashes_plan_builds_only(driver: GCCDriver, tmp_path: Path) -> None:
+    """The conformance crash hook: cc1 replaced by a process that really aborts, for plans only."""
+    crashing = driver.variant(wrapper=("sh", "-c", "kill -ABRT $$"))
+    assert crashing.wrapper == ("sh", "-c", "kill -ABRT $$") and driver.wrapper == ()
+    crashed = crashing.measure(reference_plan("gcc"), CRC)
+    assert (crashed.verdict, crashed.text_bytes) == (ICE_VERDICT, None)
+    assert crashed.detail == "gcc: internal compiler error: Aborted signal terminated program sh"
+    fresh = GCCDriver(cache_dir=tmp_path, wrapper=crashing.wrapper)  # nothing cached: the reference really builds
+    assert fresh.reference(CRC) == driver.reference(CRC)  # references are built without the wrapper
+    passthrough = driver.variant(wrapper=("sh", "-c", 'exec "$0" "$@"'))
+    assert passthrough.measure(reference_plan("gcc"), CRC) == driver.measure(reference_plan("gcc"), CRC)
+    with pytest.raises(ValueError, match="splits at commas"):
+        driver.variant(wrapper=("sh", "-c", "echo a,b"))
+    with pytest.raises(TypeError, match="variant\\(\\) cannot change gcc"):
+        driver.variant(gcc="/bin/false")
+
+
+def test_assembler_errors_name_the_line_not_a_temporary_path(driver: GCCDriver) -> None:
+    broken = driver.variant(asm_hook=lambda assembly: assembly.replace("\nmain:\n", "\nmain:\n\tnot_an_op\n", 1))
+    result = broken.measure(reference_plan("gcc"), CRC)
+    assert re.fullmatch(r"exit 1: plan\.s:\d+: Error: no such instruction: `not_an_op'", result.verdict)
+    assert result.text_bytes is None

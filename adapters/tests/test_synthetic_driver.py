@@ -178,3 +178,71 @@ def test_cli_evaluates_a_synthetic_corpus(tmp_path: Path, capsys) -> None:
     catalogue = json.loads(capsys.readouterr().out)
     assert [entry["name"] for entry in catalogue["passes"]] == [f"s{index:02d}" for index in range(16)]
     assert {entry["kind"] for entry in catalogue["passes"]} == {"synthetic"}
+
+
+def test_the_object_is_verified_like_a_build(tmp_path: Path) -> None:
+    """The object document carries sizes and behaviour; the verifier rejects a forged or wrong one."""
+    driver = SyntheticDriver()
+    [program] = write_corpus(tmp_path, count=1)
+    best = optimum(driver.problem)
+    out = tmp_path / "best.o"
+    applied = driver.apply(best, program, out)
+    assert applied == driver.measure(best, program) and applied.ok
+    document = json.loads(out.read_text())
+    assert (document["text_bytes"], document["passes"]) == (applied.text_bytes, [s.name for s in best.passes])
+    assert driver.verify(program, out) is None
+    out.write_text(json.dumps({**document, "text_bytes": document["text_bytes"] - 1}))
+    forged = driver.verify(program, out)
+    assert forged is not None and forged.verdict.startswith("invalid object: sizes ")
+    out.write_text(json.dumps({**document, "behaviour": {**document["behaviour"], "stdout": "synthetic 0"}}))
+    wrong = driver.verify(program, out)
+    assert wrong is not None and wrong.verdict == "miscompiled"
+    assert wrong.detail.endswith(f"reference {document['behaviour']['stdout']!r} exit 0")
+    out.write_text("{")
+    assert driver.verify(program, out).verdict.startswith("invalid object: not a JSON document")
+    first, second = sorted(driver.problem.model.crashes)[0]
+    assert driver.apply(plan(first, second), program, tmp_path / "crash.o").verdict == CRASH_VERDICT
+    assert not (tmp_path / "crash.o").exists()
+
+
+def test_an_object_hook_is_caught_by_measure(tmp_path: Path) -> None:
+    driver = SyntheticDriver()
+    [program] = write_corpus(tmp_path, count=1)
+    exits_77 = driver.variant(object_hook=lambda doc: {**doc, "behaviour": {**doc["behaviour"], "returncode": 77}})
+    result = exits_77.measure(optimum(driver.problem), program)
+    assert (result.verdict, result.text_bytes) == (
+        "miscompiled",
+        driver.measure(optimum(driver.problem), program).text_bytes,
+    )
+    shrunk = driver.variant(object_hook=lambda doc: {**doc, "text_bytes": 1})
+    assert shrunk.measure(optimum(driver.problem), program).verdict.startswith("invalid object: sizes 1 bytes")
+    assert driver.object_hook is None and driver.measure(optimum(driver.problem), program).ok
+    with pytest.raises(TypeError, match="variant\\(\\) cannot change seed"):
+        driver.variant(seed=3)
+
+
+def test_the_modelled_run_time_meets_the_time_limit(tmp_path: Path) -> None:
+    from adapters import sandbox
+    from adapters.drivers.synthetic import SECONDS_PER_BYTE_PASS
+
+    [program] = write_corpus(tmp_path, count=1)
+    driver = SyntheticDriver()
+    parsed = driver.program(program)
+    best = optimum(driver.problem)
+    seconds = parsed.base_bytes * (1 + len(best.passes)) * SECONDS_PER_BYTE_PASS
+    assert parsed.seconds([step.name for step in best.passes]) == pytest.approx(seconds)
+    assert driver.variant(tool_limits=sandbox.Limits(time_seconds=seconds * 1.01)).measure(best, program).ok
+    late = driver.variant(tool_limits=sandbox.Limits(time_seconds=seconds * 0.99)).measure(best, program)
+    assert (late.verdict, late.text_bytes) == ("timeout", None)
+    assert late.detail.startswith("synthetic: the modelled run takes ")
+    assert driver.measure(best, program).ok  # no limit by default
+
+
+def test_program_file_writes_a_variant_once(tmp_path: Path) -> None:
+    driver = SyntheticDriver(cache_dir=tmp_path / "cache")
+    path = driver.program_file(0)
+    assert path.name == "variant-00.syn" and driver.program(path) == driver.problem.variant(0)
+    assert path.read_bytes() == write_corpus(tmp_path / "corpus", count=1)[0].read_bytes()
+    stamp = path.stat().st_mtime_ns
+    assert driver.program_file(0) == path and path.stat().st_mtime_ns == stamp
+    assert not hasattr(driver, "cache")  # `opm-adapter search` would store measurements in a driver's `cache`
