@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import resource
+import select
 import signal
 import subprocess
 import tempfile
@@ -74,16 +75,14 @@ def run(
                 cwd=cwd,
                 env=dict(env) if env is not None else None,
                 process_group=0,
-                preexec_fn=_limiter(limits),
             )
         except OSError as exc:
             message = f"cannot run {command[0]}: {exc.strerror or exc}"
             return RunResult(command, None, b"", message.encode(), 0.0, f"exit 127: {message}")
         timed_out = False
         try:
-            child.wait(timeout=limits.time_seconds)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+            _limit(child.pid, limits)
+            timed_out = not _wait(child, limits.time_seconds)
         finally:
             _kill_group(child.pid)  # on timeout the child; otherwise any stragglers it left behind
             child.wait()
@@ -93,17 +92,41 @@ def run(
     return RunResult(command, None if timed_out else child.returncode, stdout, stderr, elapsed, failure)
 
 
-def _limiter(limits: Limits):
-    """The function run in the child between fork and exec. It only calls setrlimit (no locks,
-    no allocation worth mentioning), which keeps it safe next to the evaluator's threads."""
+def _limit(pid: int, limits: Limits) -> None:
+    """Set the child's limits from outside with prlimit(2), right after it was spawned.
+
+    A `preexec_fn` would do it before exec, but it forces CPython to fork (copying the page tables of
+    the evaluator) instead of vfork, which cost about 25% of every opt/llc run; the child is only just
+    exec'ing when its limits land. A child that already exited is fine: there is nothing left to limit.
+    """
     memory, file_bytes = limits.memory_bytes, limits.file_bytes
+    try:
+        resource.prlimit(pid, resource.RLIMIT_AS, (memory, memory))
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
+        resource.prlimit(pid, resource.RLIMIT_CORE, (0, 0))  # a crash must not spend seconds writing a core
+    except ProcessLookupError:
+        pass
 
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not spend seconds writing a core
 
-    return apply
+def _wait(child: subprocess.Popen, timeout: float) -> bool:
+    """Wait for the child to exit within `timeout` seconds; False on timeout.
+
+    `Popen.wait(timeout=...)` polls with sleeps of up to 50 ms, about 25 ms lost per run; a pidfd
+    becomes readable the moment the child exits (Linux 5.3+; elsewhere, the polling wait).
+    """
+    try:
+        descriptor = os.pidfd_open(child.pid)
+    except (AttributeError, OSError):
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    try:
+        ready, _, _ = select.select([descriptor], [], [], timeout)
+    finally:
+        os.close(descriptor)
+    return bool(ready)
 
 
 def _kill_group(pgid: int) -> None:
