@@ -283,7 +283,8 @@ def _finished(
         raise Divergence(index, f"round {state.number}: the selection estimates differ from the recorded ones")
     decision = None
     winner = None
-    if "confirmation" in state.dispatched:
+    # A round stopped by an operational event (signals that never came) records no decision to recompute.
+    if "confirmation" in state.dispatched and payload["state"] != "stopped":
         winner = _winner(state)
         confirmed = _estimates(state, "confirmation")
         base = confirmed.get(state.incumbent) if state.incumbent in state.dispatched["confirmation"] else None

@@ -141,15 +141,13 @@ def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -
     best = min((e.score for e in evaluations), default=start_score)
     progress(f"  shortlist: {len(short)} plan(s), best public ratio {best:.4f} (incumbent {start_score:.4f})")
     if not short:
-        return _finish(search_round, RoundState.FINISHED, "no plan beat the incumbent on public code", {}, [])
+        return _finish(search_round, RoundState.FINISHED, "no plan beat the incumbent on public code", {})
 
     # Plan the private spend: selection (one release per shortlisted plan, plus the incumbent if it is not
     # the reference) and confirmation (the winner, plus the incumbent), all within the tightest budget.
     problems = selectors.problems_for_class(problem_class=settings.problem_class)
     if len(problems) < policy["min_participants"]:
-        return _finish(
-            search_round, RoundState.STOPPED, f"{len(problems)} participant(s) enrolled for the class", {}, []
-        )
+        return _finish(search_round, RoundState.STOPPED, f"{len(problems)} participant(s) enrolled for the class", {})
     with_incumbent = incumbent_row.content_hash != services.plan_row(_reference(settings.problem_class)).content_hash
     extra = 1 if with_incumbent else 0
     remaining = min(selectors.budget_remaining_nano(participant=p.participant) for p in problems)
@@ -161,7 +159,7 @@ def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -
     )
     selection_count = releases - 1 - 2 * extra
     if selection_count < 1:
-        return _finish(search_round, RoundState.STOPPED, "privacy budgets exhausted", {}, [])
+        return _finish(search_round, RoundState.STOPPED, "privacy budgets exhausted", {})
     short = short[:selection_count]
     clip = privacy.document["clip_bound"]
     rows = [services.plan_row(plan) for plan in short] + ([incumbent_row] if with_incumbent else [])
@@ -170,13 +168,13 @@ def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -
         search_round=search_round, phase="selection", plans=rows, noise_multiplier=multiplier, clip_bound=clip
     )
     if not _wait(search_round, "selection", settings, progress):
-        return _finish(search_round, RoundState.STOPPED, "selection signals did not arrive in time", {}, [])
+        return _finish(search_round, RoundState.STOPPED, "selection signals did not arrive in time", {})
     by_plan, evidence = _observations(search_round, "selection")
     estimates = {row.content_hash: decisions.aggregate(by_plan.get(row.content_hash, [])) for row in rows}
     shown = {plan: estimate.to_json() for plan, estimate in estimates.items() if estimate is not None}
     winner = decisions.select_winner({p: e for p, e in estimates.items() if p != incumbent_row.content_hash})
     if winner is None:
-        return _finish(search_round, RoundState.STOPPED, "no selection signal arrived", shown, evidence)
+        return _finish(search_round, RoundState.STOPPED, "no selection signal arrived", shown)
 
     confirm = [Plan.objects.get(content_hash=winner)] + ([incumbent_row] if with_incumbent else [])
     progress(f"  confirmation: plan {winner[:12]} on fresh signals")
@@ -184,7 +182,7 @@ def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -
         search_round=search_round, phase="confirmation", plans=confirm, noise_multiplier=multiplier, clip_bound=clip
     )
     if not _wait(search_round, "confirmation", settings, progress):
-        return _finish(search_round, RoundState.STOPPED, "confirmation signals did not arrive in time", shown, evidence)
+        return _finish(search_round, RoundState.STOPPED, "confirmation signals did not arrive in time", shown)
     confirmed, more = _observations(search_round, "confirmation")
     evidence += more
     candidate = decisions.aggregate(confirmed.get(winner, []))
@@ -209,7 +207,7 @@ def _reference(problem_class: str) -> PlanFile:
     return reference_plan(problem_class.split("/", 1)[0])
 
 
-def _finish(search_round, state, reason, estimates, evidence) -> RoundOutcome:
+def _finish(search_round: SearchRound, state: str, reason: str, estimates: dict) -> RoundOutcome:
     services.round_finish(search_round=search_round, state=state, reason=reason, estimates=estimates)
     checkpoint_issue()
     search_round.refresh_from_db()

@@ -241,3 +241,33 @@ def test_orchestrate_and_plan_export_commands(federation, tmp_path, capsys, monk
         call_command("orchestrate", "--problem-class", "nonsense")
     with pytest.raises(CommandError, match="needs --export"):
         call_command("backtest")
+
+
+def test_a_round_whose_signals_never_come_stops_and_still_replays(federation, tmp_path, monkeypatch):
+    """Adapters that stop answering: the round stops with its reason, and the backtest accepts the record."""
+    calls = []
+
+    def wait_then_give_up(search_round, phase, settings, progress):
+        calls.append(phase)
+        if phase == "selection":
+            return federation.wait(search_round, phase, settings, progress)
+        return False  # the confirmation signals never arrive
+
+    monkeypatch.setattr(orchestrator, "_wait", wait_then_give_up)
+    outcome = orchestrator.run_round(federation.settings(seed=9))
+    assert calls == ["selection", "confirmation"]
+    assert (outcome.round.state, outcome.round.stop_reason) == (
+        "stopped",
+        "confirmation signals did not arrive in time",
+    )
+    assert not PlanDelta.objects.exists()
+    assert backtest.replay(export(tmp_path)).verdict == "reproduced"
+
+
+def test_a_round_without_enough_participants_stops_before_spending(federation):
+    from .federation import ORCHESTRATION, activate
+
+    activate("orchestration", {**ORCHESTRATION, "min_participants": 5})
+    outcome = orchestrator.run_round(federation.settings(seed=10))
+    assert (outcome.round.state, outcome.round.stop_reason) == ("stopped", "4 participant(s) enrolled for the class")
+    assert not PrivacyBudget.objects.filter(rho_spent_nano__gt=0).exists()
