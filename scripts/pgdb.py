@@ -13,7 +13,9 @@ def main() -> int:
             if action == "create":
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             else:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                # pytest-django's test database too: a session a test left open would otherwise keep it alive.
+                for database in (f"test_{name}", name):
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
     except psycopg.Error as exc:
         print(f"postgresql: {action} {name} failed: {exc}".splitlines()[0], file=sys.stderr)
         return 1
