@@ -106,6 +106,15 @@ class Member:
     key_file: Path
     log: Path
     process: subprocess.Popen | None = None
+    log_offset: int = 0
+    """Where this run's output starts in the (appended) log."""
+
+    def said(self, text: str) -> bool:
+        """Whether the adapter wrote `text` to its log during this run."""
+        try:
+            return text.encode() in self.log.read_bytes()[self.log_offset :]
+        except FileNotFoundError:
+            return False
 
     @property
     def problem(self) -> str:
@@ -125,6 +134,7 @@ def start_adapters(
     first time (the key arrives through the environment, never on a command line)."""
     for member in members:
         member_env = {**env, "OPM_ENROLMENT_KEY": enrolment_keys.get(member.name, "")}
+        member.log_offset = member.log.stat().st_size if member.log.exists() else 0
         with member.log.open("a") as log:
             member.process = subprocess.Popen(
                 adapter_command(

@@ -39,3 +39,8 @@ def test_the_quick_demo_runs_a_federation_end_to_end(tmp_path):
     for name in ("acme", "globex", "initech", "umbrella"):
         log = (tmp_path / "var" / "demo" / "synthetic" / f"{name}.log").read_text()
         assert "enrolled deployment" in log and "signal accepted" in log, log[-2000:]
+
+    # Again on the same database: the adapters keep their keys, the rounds continue from the promoted plan.
+    again = manage("demo", "--quick", env=env, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "reproduced: attestation written" in again.stdout and "signature valid" in again.stdout

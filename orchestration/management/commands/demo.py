@@ -10,6 +10,7 @@ its shortlist and to confirm the winner; then the ledger is exported, verified a
 import json
 import math
 import secrets
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -78,7 +79,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-passes", action="store_true", help="Do not sync the LLVM pass catalogue (offline tests)."
         )
-        parser.add_argument("--rounds", type=int, default=2, help="At most this many search rounds (default 2).")
+        parser.add_argument(
+            "--rounds",
+            type=int,
+            default=6,
+            help="At most this many rounds (default 6); rounds stop earlier at a promotion, when budgets run out, "
+            "or when the public search has no untried plan left.",
+        )
         parser.add_argument("--strategy", default="greedy", help="Search strategy (random, greedy, evolutionary).")
         parser.add_argument("--seed", type=int, default=2026, help="Seed of the first round (recorded in the ledger).")
 
@@ -283,9 +290,13 @@ class Command(BaseCommand):
         deadline = time.monotonic() + timeout
         with tqdm(total=len(members), desc="  adapters registered", file=sys.stderr) as bar:
             while True:
-                registered = LocalProblem.objects.filter(
-                    problem_class=problem_class, handle__in=[m.problem for m in members]
-                ).count()
+                # Registered on the server and working: the adapter said so in this run's log.
+                known = set(
+                    LocalProblem.objects.filter(
+                        problem_class=problem_class, handle__in=[m.problem for m in members]
+                    ).values_list("handle", flat=True)
+                )
+                registered = sum(m.problem in known and m.said(f"problem {m.problem!r}") for m in members)
                 bar.update(registered - bar.n)
                 if registered == len(members):
                     return
@@ -308,7 +319,7 @@ class Command(BaseCommand):
             )
             outcomes.append(outcome)
             self.stdout.write(f"    -> {outcome.round.state}: {outcome.round.stop_reason}")
-            if outcome.round.state != "finished" or outcome.promoted_version:
+            if outcome.round.state != "finished" or outcome.promoted_version or not outcome.shortlist:
                 break
         return outcomes
 
@@ -332,13 +343,13 @@ class Command(BaseCommand):
                     f"  {member.name:12} {view.spent_epsilon:>14.3f} {view.budget.epsilon:>5} {view.charges:>9}"
                 )
         if version == 0:
-            last = outcomes[-1].round if outcomes else None
-            winner = last.result.get("winner") if last else None
-            if not winner:
-                self.stdout.write("  no plan was promoted and no round reached a confirmation")
+            confirmed = [o.round for o in outcomes if o.round.result.get("winner")]
+            if not confirmed:
+                self.stdout.write("  no plan was promoted and no round of this run reached a confirmation")
                 return
+            last, winner = confirmed[-1], confirmed[-1].result["winner"]
             self.stdout.write(
-                f"  no plan was promoted (last round: {last.stop_reason}); below, the last confirmed candidate"
+                f"  no plan was promoted (round {last.pk}: {last.stop_reason}); below, its confirmed candidate"
             )
             plan = Plan.objects.get(content_hash=winner)
         self.stdout.write(f"  true, non-private gain of plan {plan.content_hash[:12]} (this report only, never sent):")
@@ -361,6 +372,7 @@ class Command(BaseCommand):
     def _backtest(self, work: Path) -> None:
         export = work / "ledger-export"
         attestation = work / "attestation.note"
+        shutil.rmtree(export, ignore_errors=True)  # a re-run exports the log as it is now
         call_command("ledger", "checkpoint", stdout=self.stdout, stderr=self.stderr)
         call_command("ledger", "export", str(export), "--no-progress", stdout=self.stdout)
         call_command("ledger", "verify", "--export", str(export), "--no-progress", stdout=self.stdout)
