@@ -160,4 +160,5 @@ def test_participants_command_adds_and_rekeys(capsys):
         call_command("participants", "add", "initech")
     with pytest.raises(CommandError, match="no participant"):
         call_command("participants", "key", "nobody")
-    assert participant_create  # the service behind `add`
+    with pytest.raises(Exception, match="already exists"):
+        participant_create(name="initech")  # the service behind `add` refuses a duplicate too
