@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from adapters.plan import KNOBS, PassStep, Plan, PlanError
+from adapters.plan import KNOBS, PassStep, Plan, PlanError, json_type
 
 Op = dict[str, Any]
 
@@ -60,7 +60,7 @@ class Delta:
             if not isinstance(value, str) or not _HASH.fullmatch(value):
                 raise DeltaError(f"{field}: expected a lowercase hex SHA-256 (64 digits), got {_short(value)}")
         if not isinstance(self.ops, Sequence) or isinstance(self.ops, str | bytes):
-            raise DeltaError(f"ops: expected an array, got {_json_type(self.ops)}")
+            raise DeltaError(f"ops: expected an array, got {json_type(self.ops)}")
         if len(self.ops) > MAX_OPS:
             raise DeltaError(f"ops: {len(self.ops)} ops, more than the {MAX_OPS} allowed")
         # Validated copies: the delta never shares (mutable) op objects with its caller.
@@ -77,7 +77,7 @@ class Delta:
     def from_json(cls, data: Any) -> Delta:
         """Parse and check a decoded delta document (unknown keys, wrong types: DeltaError)."""
         if not isinstance(data, dict):
-            raise DeltaError(f"delta: expected an object, got {_json_type(data)}")
+            raise DeltaError(f"delta: expected an object, got {json_type(data)}")
         unknown = sorted(set(data) - DELTA_KEYS)
         if unknown:
             raise DeltaError(f"{unknown[0]}: unknown key (allowed: {', '.join(sorted(DELTA_KEYS))})")
@@ -85,7 +85,7 @@ class Delta:
             if key not in data:
                 raise DeltaError(f"{key}: missing")
         if not isinstance(data["ops"], list):
-            raise DeltaError(f"ops: expected an array, got {_json_type(data['ops'])}")
+            raise DeltaError(f"ops: expected an array, got {json_type(data['ops'])}")
         return cls(data["parent"], data["child"], tuple(data["ops"]))
 
 
@@ -201,7 +201,7 @@ def compose(first: Delta, second: Delta) -> Delta:
 def _checked_op(op: Any, field: str) -> Op:
     """A validated copy of one op: its name, exactly its keys, each of the right JSON type."""
     if not isinstance(op, Mapping):
-        raise DeltaError(f"{field}: expected an object, got {_json_type(op)}")
+        raise DeltaError(f"{field}: expected an object, got {json_type(op)}")
     kind = op.get("op")
     if not isinstance(kind, str) or kind not in OP_KEYS:
         raise DeltaError(f"{field}.op: expected one of {', '.join(OP_KEYS)}, got {_short(kind)}")
@@ -223,7 +223,7 @@ def _checked_op(op: Any, field: str) -> Op:
                 raise DeltaError(f"{where}: expected a non-empty string, got {_short(value)}")
         elif kind_of_value == "knob":
             if not isinstance(value, bool | int | str):
-                raise DeltaError(f"{where}: expected a boolean, integer or string, got {_json_type(value)}")
+                raise DeltaError(f"{where}: expected a boolean, integer or string, got {json_type(value)}")
         else:  # a step: checked as the plan module checks a pass entry
             try:
                 value = PassStep.from_json(value, where).to_json()
@@ -266,24 +266,8 @@ def _same_value(one: Any, two: Any) -> bool:
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value) if isinstance(value, bool | int | str | None) else _json_type(value)
+    text = json.dumps(value) if isinstance(value, bool | int | str | None) else json_type(value)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 __all__ = ["OP_KEYS", "Delta", "DeltaError", "apply", "apply_all", "compose", "diff"]

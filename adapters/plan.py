@@ -66,16 +66,16 @@ class KnobSpec:
         """Raise PlanError unless `value` has this knob's type and lies in its range (or choices)."""
         if self.type is bool:
             if not isinstance(value, bool):
-                raise PlanError(f"{field}: expected a boolean, got {_json_type(value)}")
+                raise PlanError(f"{field}: expected a boolean, got {json_type(value)}")
             return
         if self.type is str:
             if not isinstance(value, str):
-                raise PlanError(f"{field}: expected a string, got {_json_type(value)}")
+                raise PlanError(f"{field}: expected a string, got {json_type(value)}")
             if value not in self.choices:
                 raise PlanError(f"{field}: {value!r} is not one of {', '.join(self.choices)}")
             return
         if isinstance(value, bool) or not isinstance(value, int):
-            raise PlanError(f"{field}: expected an integer, got {_json_type(value)}")
+            raise PlanError(f"{field}: expected an integer, got {json_type(value)}")
         if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
             raise PlanError(f"{field}: {value} is outside the allowed range [{self.minimum}, {self.maximum}]")
 
@@ -169,18 +169,18 @@ class PassStep:
     def from_json(cls, data: Any, field: str = "pass") -> PassStep:
         """Parse one `{"name": ..., "params": {...}}` entry; `field` names it in errors."""
         if not isinstance(data, dict):
-            raise PlanError(f"{field}: expected an object, got {_json_type(data)}")
+            raise PlanError(f"{field}: expected an object, got {json_type(data)}")
         _reject_unknown_keys(data, STEP_KEYS, field)
         if "name" not in data:
             raise PlanError(f"{field}.name: missing")
         name = data["name"]
         if not isinstance(name, str):
-            raise PlanError(f"{field}.name: expected a string, got {_json_type(name)}")
+            raise PlanError(f"{field}.name: expected a string, got {json_type(name)}")
         if not _PASS_NAME.fullmatch(name):
             raise PlanError(f"{field}.name: {name!r} is not a pass name (lowercase letters, digits, '-', '.', '_')")
         params = data.get("params", {})
         if not isinstance(params, dict):
-            raise PlanError(f"{field}.params: expected an object, got {_json_type(params)}")
+            raise PlanError(f"{field}.params: expected an object, got {json_type(params)}")
         for key, value in params.items():
             where = f"{field}.params.{key}"
             if not _PARAM_KEY.fullmatch(key):
@@ -194,7 +194,7 @@ class PassStep:
                 if not _PARAM_STRING.fullmatch(value):
                     raise PlanError(f"{where}: {value!r} contains characters not allowed in a parameter value")
             else:
-                raise PlanError(f"{where}: expected a boolean, integer or string, got {_json_type(value)}")
+                raise PlanError(f"{where}: expected a boolean, integer or string, got {json_type(value)}")
         return cls(name, dict(params))
 
     def to_json(self) -> dict[str, Any]:
@@ -216,19 +216,19 @@ class Plan:
     def from_json(cls, data: Any) -> Plan:
         """Parse and validate a plan document (a decoded JSON object)."""
         if not isinstance(data, dict):
-            raise PlanError(f"plan: expected an object, got {_json_type(data)}")
+            raise PlanError(f"plan: expected an object, got {json_type(data)}")
         _reject_unknown_keys(data, PLAN_KEYS, "plan")
         for key in ("toolchain", "passes"):
             if key not in data:
                 raise PlanError(f"{key}: missing")
         toolchain = data["toolchain"]
         if not isinstance(toolchain, str):
-            raise PlanError(f"toolchain: expected a string, got {_json_type(toolchain)}")
+            raise PlanError(f"toolchain: expected a string, got {json_type(toolchain)}")
         if toolchain not in KNOBS:
             raise PlanError(f"toolchain: unknown toolchain {toolchain!r} (known: {', '.join(sorted(KNOBS))})")
         passes = data["passes"]
         if not isinstance(passes, list):
-            raise PlanError(f"passes: expected an array, got {_json_type(passes)}")
+            raise PlanError(f"passes: expected an array, got {json_type(passes)}")
         steps = tuple(PassStep.from_json(step, f"passes[{index}]") for index, step in enumerate(passes))
         knobs = _parse_knobs(data.get("knobs", {}), KNOBS[toolchain])
         return cls(toolchain, steps, knobs)
@@ -429,13 +429,13 @@ def _installed_catalogue() -> tuple[PassInfo, ...]:
 
 def _parse_knobs(data: Any, groups: Mapping[str, Mapping[str, KnobSpec]]) -> dict[str, dict[str, bool | int | str]]:
     if not isinstance(data, dict):
-        raise PlanError(f"knobs: expected an object, got {_json_type(data)}")
+        raise PlanError(f"knobs: expected an object, got {json_type(data)}")
     knobs: dict[str, dict[str, bool | int | str]] = {}
     for group, values in data.items():
         if group not in groups:
             raise PlanError(f"knobs.{group}: unknown knob group (known: {', '.join(sorted(groups))})")
         if not isinstance(values, dict):
-            raise PlanError(f"knobs.{group}: expected an object, got {_json_type(values)}")
+            raise PlanError(f"knobs.{group}: expected an object, got {json_type(values)}")
         specs = groups[group]
         for name, value in values.items():
             if name not in specs:
@@ -453,7 +453,8 @@ def _reject_unknown_keys(data: Mapping[str, Any], allowed: frozenset[str], field
         raise PlanError(f"{prefix}{unknown[0]}: unknown key (allowed: {', '.join(sorted(allowed))})")
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """How a JSON value's type reads in an error message ("an array", "a string", ...)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -462,7 +463,7 @@ def _json_type(value: Any) -> str:
         return "a number"
     if isinstance(value, str):
         return "a string"
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "an array"
     if isinstance(value, dict):
         return "an object"
