@@ -271,21 +271,23 @@ def _estimates(state: _Round, phase: str) -> dict[str, decisions.Estimate | None
     }
 
 
-def _winner(state: _Round) -> str | None:
-    return decisions.select_winner({p: e for p, e in _estimates(state, "selection").items() if p != state.incumbent})
+def _winner(state: _Round, selection: dict[str, decisions.Estimate | None] | None = None) -> str | None:
+    estimates = _estimates(state, "selection") if selection is None else selection
+    return decisions.select_winner({p: e for p, e in estimates.items() if p != state.incumbent})
 
 
 def _finished(
     index: int, payload: dict[str, Any], state: _Round, current: dict[str, tuple[int, str, dict[str, Any]]]
 ) -> dict[str, Any]:
-    shown = {p: e.to_json() for p, e in _estimates(state, "selection").items() if e is not None}
+    selection = _estimates(state, "selection")
+    shown = {p: e.to_json() for p, e in selection.items() if e is not None}
     if shown != payload["estimates"]:
         raise Divergence(index, f"round {state.number}: the selection estimates differ from the recorded ones")
     decision = None
     winner = None
     # A round stopped by an operational event (signals that never came) records no decision to recompute.
     if "confirmation" in state.dispatched and payload["state"] != "stopped":
-        winner = _winner(state)
+        winner = _winner(state, selection)
         confirmed = _estimates(state, "confirmation")
         base = confirmed.get(state.incumbent) if state.incumbent in state.dispatched["confirmation"] else None
         decision = decisions.promotion_decision(confirmed.get(winner), base, state.policy)

@@ -97,10 +97,11 @@ def shortlist(
     """
     tried = set(tried)
     ranked = sorted(
-        (e for e in evaluations if e.score < incumbent_score and e.plan.content_hash() not in tried),
-        key=lambda e: (e.score, evaluations.index(e)),
+        (e.score, order, e.plan)
+        for order, e in enumerate(evaluations)
+        if e.score < incumbent_score and e.plan.content_hash() not in tried
     )
-    return list(dict.fromkeys(e.plan for e in ranked))[:size]
+    return list(dict.fromkeys(plan for _, _, plan in ranked))[:size]
 
 
 # --- privacy-aware scheduling ------------------------------------------------------------------------

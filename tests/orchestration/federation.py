@@ -3,7 +3,6 @@ noise and Ed25519-signed signals through the same services the API calls; only H
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import rfc8785
@@ -12,11 +11,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.utils import timezone
 
 from adapters import privacy
-from adapters.drivers.synthetic import SUFFIX, SyntheticDriver, SyntheticProblem
+from adapters.drivers.synthetic import SUFFIX, SyntheticDriver
 from adapters.plan import Plan as PlanFile
 from governance.policy_schemas import DEFAULT_DOCUMENTS
 from governance.services import policy_activate, policy_create
 from orchestration import orchestrator
+from orchestration.federation import write_synthetic_variants
 from orchestration.models import Participant
 from orchestration.services import deployment_enrol, local_problem_register, signal_submit, tasks_lease
 from registry.models import PassSpec
@@ -53,14 +53,9 @@ def synthetic_release():
 
 
 def write_variants(directory: Path, first: int, count: int) -> list[Path]:
-    problem = SyntheticProblem()
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for index in range(first, first + count):
-        path = directory / f"variant-{index:04d}{SUFFIX}"
-        path.write_text(json.dumps(problem.variant(index).to_json()))
-        paths.append(path)
-    return paths
+    """Disjoint synthetic corpora, written the way the demo writes its participants' corpora."""
+    write_synthetic_variants(directory, first, count)
+    return sorted(directory.glob(f"*{SUFFIX}"))
 
 
 class Member:
