@@ -106,6 +106,33 @@ def setup_database(env: dict, tasks: int) -> tuple[str, list[int], Ed25519Privat
     return key, leased, signing
 
 
+def cpu_seconds(server_pid: int, database: str) -> dict[str, float]:
+    """CPU seconds used so far by the gunicorn workers, the database's backends and this (client) process,
+    from /proc: where a request's cost goes, since all three share the machine's cores."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def of(pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+
+    workers = [int(p) for p in Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()]
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        backends = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database])]
+    usage = os.times()
+    return {
+        "server": sum(map(of, workers)),
+        "database": sum(map(of, backends)),
+        "client": usage.user + usage.system,
+    }
+
+
+def cpu_per_request(before: dict, after: dict, requests: int) -> dict[str, float]:
+    return {part: round((after[part] - before[part]) / requests * 1000, 2) for part in before}
+
+
 def run_clients(url: str, requests: list, clients: int) -> tuple[float, int]:
     """Send the prepared requests over `clients` keep-alive connections; returns (seconds, failures)."""
     failures = [0]
@@ -193,12 +220,21 @@ def main() -> int:
             signals.append(("POST", "/api/v1/signals", headers, body))
         floor_requests = [("GET", "/api/v1/health", {}, None)] * args.signals
         run_clients(url, floor_requests[:200], args.clients)  # warm-up
+        run_clients(url, signals[:1], 1)  # opens the workers' database connections before counting
+        signals = signals[1:]
+        cpu = [cpu_seconds(server.pid, name)]
         floor_s, floor_fail = run_clients(url, floor_requests, args.clients)
+        cpu.append(cpu_seconds(server.pid, name))
         signal_s, signal_fail = run_clients(url, signals, args.clients)
-        floor_rate, signal_rate = args.signals / floor_s, args.signals / signal_s
+        cpu.append(cpu_seconds(server.pid, name))
+        floor_cpu = cpu_per_request(cpu[0], cpu[1], len(floor_requests))
+        signal_cpu = cpu_per_request(cpu[1], cpu[2], len(signals))
+        floor_rate, signal_rate = len(floor_requests) / floor_s, len(signals) / signal_s
         ratio = signal_rate / floor_rate
         print(f"bare DRF endpoint (floor): {floor_rate:8.0f} requests/s  ({floor_fail} failures)")
         print(f"signals end to end:        {signal_rate:8.0f} signals/s   ({signal_fail} failures)")
+        print(f"CPU ms per request (floor):  {floor_cpu}")
+        print(f"CPU ms per request (signal): {signal_cpu}")
         print(f"ratio: {ratio:.0%} of the floor (target >= 40%): {'met' if ratio >= 0.4 else 'MISSED'}")
         out = REPO / "benchmarks" / "results" / "api.json"
         out.write_text(
@@ -212,6 +248,7 @@ def main() -> int:
                     "signals_per_s": round(signal_rate, 1),
                     "ratio": round(ratio, 3),
                     "failures": {"floor": floor_fail, "signals": signal_fail},
+                    "cpu_ms_per_request": {"floor": floor_cpu, "signal": signal_cpu},
                     "target_met": ratio >= 0.4 and signal_fail == 0,
                 },
                 indent=2,

@@ -32,19 +32,19 @@ _original_flush = flush.Command.handle
 def _flush_lifting_ledger_triggers(self, **options):
     """Transactional tests reset the database with flush; the ledger's append-only triggers would refuse.
 
-    Only this test-database reset lifts them (pgtrigger.ignore on PostgreSQL, drop and re-create on SQLite).
+    Only this test-database reset lifts them: on PostgreSQL by replica mode for the session (ordinary triggers
+    do not fire in it; pgtrigger.ignore would prepend a command, which server-side binding refuses), on SQLite
+    by dropping and re-creating them.
     """
     connection = connections[options.get("database") or "default"]
     if connection.vendor == "postgresql":
-        import pgtrigger
-
-        with pgtrigger.ignore(
-            "governance.LedgerEntry:append_only_truncate",
-            "governance.LedgerNode:append_only_truncate",
-            "governance.LedgerEntry:append_only_rows",
-            "governance.LedgerNode:append_only_rows",
-        ):
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
             return _original_flush(self, **options)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
     with connection.cursor() as cursor:
         for statement in sqlite_drop_statements():
             cursor.execute(statement)

@@ -11,6 +11,7 @@ from django.db import transaction
 from governance.services.ledger import ledger_append
 from opm_site import api_keys
 from opm_site.errors import ErrorCode, OpmError
+from orchestration import work_store
 from orchestration.models import AdapterDeployment, DeploymentStatus, Participant
 from orchestration.services.budgets import budget_open
 from registry.models import AdapterRelease, ReleaseState
@@ -109,7 +110,7 @@ def deployment_enrol(
 def principal_authenticate(*, key: str) -> AdapterDeployment | Participant:
     """The deployment (the hot path: one query) or the participant whose enrolment key this is."""
     parts = api_keys.key_split(key)
-    deployment = _deployment_by_prefix(parts[0]) if parts is not None else None
+    deployment = work_store.deployment_by_prefix(parts[0]) if parts is not None else None
     if deployment is None and parts is not None:
         participant = participant_authenticate(key=key)
         if participant is not None:
@@ -120,12 +121,8 @@ def principal_authenticate(*, key: str) -> AdapterDeployment | Participant:
 def deployment_authenticate(*, key: str) -> AdapterDeployment:
     """The deployment a key belongs to, if it may work now: active, and its release approved."""
     parts = api_keys.key_split(key)
-    deployment = _deployment_by_prefix(parts[0]) if parts is not None else None
+    deployment = work_store.deployment_by_prefix(parts[0]) if parts is not None else None
     return _deployment_checked(deployment, parts[1] if parts else "")
-
-
-def _deployment_by_prefix(prefix: str) -> AdapterDeployment | None:
-    return AdapterDeployment.objects.select_related("participant", "release").filter(api_key_prefix=prefix).first()
 
 
 def _deployment_checked(deployment: AdapterDeployment | None, secret: str) -> AdapterDeployment:

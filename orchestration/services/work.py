@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from governance.services.ledger import ledger_append
 from opm_site.errors import ErrorCode, OpmError
-from orchestration import accounting
+from orchestration import accounting, work_store
 from orchestration.models import (
     AdapterDeployment,
     EvaluationTask,
@@ -91,12 +91,15 @@ def task_heartbeat(*, deployment: AdapterDeployment, task: EvaluationTask, lease
     return locked
 
 
-def _check_lease(task: EvaluationTask, deployment: AdapterDeployment) -> None:
+def _check_lease(task: EvaluationTask | work_store.TaskStanding, deployment: AdapterDeployment) -> None:
     if task.deployment_id != deployment.pk:
         raise OpmError(ErrorCode.NOT_YOUR_TASK, f"task {task.pk} is not leased to this deployment", status=403)
     if task.state != TaskState.LEASED:
         raise OpmError(ErrorCode.TASK_NOT_LEASED, f"task {task.pk} is {task.state}", status=409)
-    if task.lease_expires_at <= timezone.now():
+    expired = (
+        task.lease_expired if isinstance(task, work_store.TaskStanding) else task.lease_expires_at <= timezone.now()
+    )
+    if expired:
         raise OpmError(ErrorCode.LEASE_EXPIRED, f"the lease on task {task.pk} expired", status=409)
 
 
@@ -123,27 +126,14 @@ def signal_submit(*, deployment: AdapterDeployment, body: bytes, signature: byte
     except (InvalidSignature, ValueError):
         raise OpmError(ErrorCode.BAD_SIGNATURE, "the signature does not verify with this deployment's key") from None
     document = _parse_signal(body)
+    if not isinstance(document["task"], int) or isinstance(document["task"], bool):
+        raise OpmError(ErrorCode.INVALID_SIGNAL, "task must be an integer id")
+    now = timezone.now()
     with transaction.atomic(durable=True):
-        try:
-            task = (
-                EvaluationTask.objects.select_for_update(of=("self",))
-                .select_related("local_problem", "plan", "signal")
-                .get(pk=document["task"])
-            )
-        except (EvaluationTask.DoesNotExist, TypeError, ValueError):
-            raise OpmError(
-                ErrorCode.NOT_YOUR_TASK, f"no task {document['task']!r} for this deployment", status=404
-            ) from None
-        existing = getattr(task, "signal", None)
-        if existing is not None and task.deployment_id == deployment.pk:
-            if bytes(existing.body) == body:
-                return existing, False
-            raise OpmError(ErrorCode.SIGNAL_CONFLICT, f"task {task.pk} already has a different signal", status=409)
-        _check_lease(task, deployment)
-        _check_signal_values(document, task)
-        now = timezone.now()
-        task.state, task.finished_at = TaskState.DONE, now
-        task.save(update_fields=["state", "finished_at"])
+        task = work_store.task_finish_for_signal(document["task"], deployment.pk, now)
+        if task is None:  # not this deployment's live lease: a replay, or an error to explain
+            return _signal_again(document["task"], deployment, body, now), False
+        _check_signal_values(document, task)  # raising rolls the task's state back
         # The ledger entry last: the log's lock is then held only for the signal row and the commit.
         entry = ledger_append(
             kind="signal.accepted",
@@ -152,37 +142,50 @@ def signal_submit(*, deployment: AdapterDeployment, body: bytes, signature: byte
             payload={
                 "task": task.pk,
                 "participant": deployment.participant.name,
-                "problem": task.local_problem.handle,
+                "problem": task.problem_handle,
                 "plan": task.plan_id,
-                "plan_hash": task.plan.content_hash,
+                "plan_hash": task.plan_hash,
                 "round": task.round_id,
                 "phase": task.phase,
                 "body": document,
                 "signature": signature.hex(),
             },
         )
-        signal = PerformanceSignal.objects.create(
-            task=task,
-            value=document["value"],
-            corpus_size=document["n"],
-            mechanism=document["mechanism"],
-            parameters=document["parameters"],
-            body=body,
-            signature=signature,
-            ledger_index=entry.index,
-            received_at=now,
+        signal = work_store.signal_insert(
+            PerformanceSignal(
+                task_id=task.pk,
+                value=document["value"],
+                corpus_size=document["n"],
+                mechanism=document["mechanism"],
+                parameters=document["parameters"],
+                body=body,
+                signature=signature,
+                ledger_index=entry.index,
+                received_at=now,
+            )
         )
     return signal, True
 
 
-def _check_signal_values(document: dict[str, Any], task: EvaluationTask) -> None:
+def _signal_again(task_id: int, deployment: AdapterDeployment, body: bytes, now: dt.datetime) -> PerformanceSignal:
+    """The stored signal if this exact body was accepted before (idempotency); otherwise the reason why not."""
+    standing = work_store.task_standing(task_id, now)
+    if standing is None:
+        raise OpmError(ErrorCode.NOT_YOUR_TASK, f"no task {task_id!r} for this deployment", status=404)
+    if standing.signal_body is not None and standing.deployment_id == deployment.pk:
+        if standing.signal_body == body:
+            return PerformanceSignal.objects.get(pk=standing.signal_id)
+        raise OpmError(ErrorCode.SIGNAL_CONFLICT, f"task {task_id} already has a different signal", status=409)
+    _check_lease(standing, deployment)
+    raise OpmError(ErrorCode.TASK_NOT_LEASED, f"task {task_id} has no live lease", status=409)
+
+
+def _check_signal_values(document: dict[str, Any], task: work_store.SignalTask) -> None:
     value, n, parameters = document["value"], document["n"], document["parameters"]
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
         raise OpmError(ErrorCode.INVALID_SIGNAL, "value must be a finite number")
-    if n != task.local_problem.corpus_size:
-        raise OpmError(
-            ErrorCode.INVALID_SIGNAL, f"n must be the problem's registered size {task.local_problem.corpus_size}"
-        )
+    if n != task.corpus_size:
+        raise OpmError(ErrorCode.INVALID_SIGNAL, f"n must be the problem's registered size {task.corpus_size}")
     if document["mechanism"] != "gaussian" or not isinstance(parameters, dict):
         raise OpmError(ErrorCode.INVALID_SIGNAL, "the mechanism must be gaussian with its parameters")
     if parameters.get("noise_multiplier") != task.noise_multiplier or parameters.get("clip_bound") != task.clip_bound:

@@ -250,6 +250,60 @@ def test_concurrent_leases_never_hand_out_a_task_twice(board, release, adapter_c
     assert LedgerEntry.objects.filter(kind="budget.charged").count() == 30
 
 
+def test_a_refused_signal_leaves_the_task_leased(approved_release):
+    adapter = Adapter(approved_release)
+    queue(adapter.register())
+    task = adapter.client.post(API + "tasks/lease", {}, format="json").json()["tasks"][0]
+    absurd = adapter.submit(adapter.signal_body(task, value=1e6))  # fails after the task was marked done
+    assert absurd.status_code == 400 and absurd.json()["code"] == "invalid_signal"
+    assert EvaluationTask.objects.get(pk=task["id"]).state == "leased"
+    assert adapter.submit(adapter.signal_body(task)).status_code == 201
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submissions_of_one_task_accept_one_signal(board, release, adapter_contract):
+    from django.db import connection
+
+    from orchestration.services import signal_submit, tasks_lease
+
+    policy = policy_create(kind="privacy", document=DEFAULT_DOCUMENTS["privacy"], created_by=None)
+    policy_activate(policy=policy, proposal=None, actor="test")
+    release_transition(release=release, to_state="in_review", actor="test")
+    release_transition(release=release, to_state="approved", actor="test")
+    adapter = Adapter(release)
+    queue(adapter.register(), count=1, noise_multiplier=100.0)
+    (task,) = tasks_lease(deployment=adapter.deployment, limit=1)
+    as_json = {"id": task.pk, "noise_multiplier": task.noise_multiplier, "clip_bound": task.clip_bound}
+    bodies = [adapter.signal_body(as_json)] * 4 + [adapter.signal_body(as_json, value=0.02)] * 2
+    barrier = threading.Barrier(len(bodies))
+    outcomes: list = []
+
+    def submit(body):
+        try:
+            barrier.wait()
+            signal, created = signal_submit(
+                deployment=adapter.deployment, body=body, signature=adapter.signing_key.sign(body)
+            )
+            outcomes.append((body, created, signal.ledger_index))
+        except OpmError as exc:
+            outcomes.append((body, exc.code, None))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(b,)) for b in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (winner,) = [o for o in outcomes if o[1] is True]
+    same = [o for o in outcomes if o[0] == winner[0] and o is not winner]
+    different = [o for o in outcomes if o[0] != winner[0]]
+    assert all(o[1] is False and o[2] == winner[2] for o in same)  # replays: the same 200, same entry
+    assert all(o[1] == ErrorCode.SIGNAL_CONFLICT for o in different)
+    assert LedgerEntry.objects.filter(kind="signal.accepted").count() == 1
+
+
 def test_deployments_command_enrols_and_revokes(approved_release, capsys):
     from django.core.management import CommandError, call_command
 
