@@ -81,10 +81,39 @@ def split_leaf_at_index(leaf_with_index_zero: bytes) -> tuple[bytes, bytes]:
     return leaf_with_index_zero[: at + len(',"index":')], leaf_with_index_zero[at + len(',"index":0') :]
 
 
+_APPEND_ONE = "SELECT entry_id, entry_index FROM opm_ledger_append_one(%s, %s, %s, %s, %s, %s, %s::jsonb)"
+
+
 def append_one(cursor, *, prefix: bytes, suffix: bytes, time, kind: str, actor: str, subject: str, payload) -> tuple:
     """One entry through opm_ledger_append_one (migration 0004): one round trip under the lock."""
+    cursor.execute(_APPEND_ONE, [prefix, suffix, time, kind, actor, subject, json.dumps(payload)])
+    return cursor.fetchone()
+
+
+def append_one_citing(
+    cursor,
+    *,
+    prefix: bytes,
+    suffix: bytes,
+    time,
+    kind: str,
+    actor: str,
+    subject: str,
+    payload,
+    table: str,
+    row,
+    index_column: str,
+) -> tuple:
+    """append_one plus, in the same statement, an INSERT of `row` citing the new entry's index; returns
+    (entry id, entry index, row id). The CTE calls a volatile function, so it runs exactly once."""
+    columns = ", ".join([*row, index_column])
+    values = ", ".join(["%s"] * len(row))
     cursor.execute(
-        "SELECT entry_id, entry_index FROM opm_ledger_append_one(%s, %s, %s, %s, %s, %s, %s::jsonb)",
-        [prefix, suffix, time, kind, actor, subject, json.dumps(payload)],
+        f"""
+        WITH e AS ({_APPEND_ONE})
+        INSERT INTO {table} ({columns}) VALUES ({values}, (SELECT entry_index FROM e))
+        RETURNING (SELECT entry_id FROM e), {index_column}, id
+        """,
+        [prefix, suffix, time, kind, actor, subject, json.dumps(payload), *row.values()],
     )
     return cursor.fetchone()

@@ -109,26 +109,16 @@ def task_standing(task_id: int, now: dt.datetime) -> TaskStanding | None:
     return TaskStanding(pk, state, deployment_id, bool(expired), signal_id, None if body is None else bytes(body))
 
 
-def signal_insert(signal: PerformanceSignal) -> PerformanceSignal:
-    """Insert a new signal row and give the instance its id, as `create` would, without compiling a query."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""INSERT INTO {_S} (task_id, value, corpus_size, mechanism, parameters, verifier_report, body,
-                                  signature, ledger_index, received_at)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-            [
-                signal.task_id,
-                signal.value,
-                signal.corpus_size,
-                signal.mechanism,
-                json.dumps(signal.parameters),
-                json.dumps(signal.verifier_report),
-                signal.body,
-                signal.signature,
-                signal.ledger_index,
-                connection.ops.adapt_datetimefield_value(signal.received_at),
-            ],
-        )
-        signal.pk = cursor.fetchone()[0]
-    signal._state.adding = False
-    return signal
+def signal_row(signal: PerformanceSignal) -> dict:
+    """A new signal's columns as database-ready values (the ledger inserts the row with its entry)."""
+    return {
+        "task_id": signal.task_id,
+        "value": signal.value,
+        "corpus_size": signal.corpus_size,
+        "mechanism": signal.mechanism,
+        "parameters": json.dumps(signal.parameters),
+        "verifier_report": json.dumps(signal.verifier_report),
+        "body": signal.body,
+        "signature": signal.signature,
+        "received_at": connection.ops.adapt_datetimefield_value(signal.received_at),
+    }

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance.services.ledger import ledger_append
+from governance.services.ledger import ledger_append_citing
 from opm_site.errors import ErrorCode, OpmError
 from orchestration import accounting, work_store
 from orchestration.models import (
@@ -134,8 +134,19 @@ def signal_submit(*, deployment: AdapterDeployment, body: bytes, signature: byte
         if task is None:  # not this deployment's live lease: a replay, or an error to explain
             return _signal_again(document["task"], deployment, body, now), False
         _check_signal_values(document, task)  # raising rolls the task's state back
-        # The ledger entry last: the log's lock is then held only for the signal row and the commit.
-        entry = ledger_append(
+        signal = PerformanceSignal(
+            task_id=task.pk,
+            value=document["value"],
+            corpus_size=document["n"],
+            mechanism=document["mechanism"],
+            parameters=document["parameters"],
+            body=body,
+            signature=signature,
+            received_at=now,
+        )
+        # The ledger entry last, with the signal row in the same statement: the log's lock is then held only
+        # for that statement and the commit.
+        entry, signal.pk = ledger_append_citing(
             kind="signal.accepted",
             actor=f"deployment:{deployment.pk}",
             subject=f"task:{task.pk}",
@@ -150,20 +161,12 @@ def signal_submit(*, deployment: AdapterDeployment, body: bytes, signature: byte
                 "body": document,
                 "signature": signature.hex(),
             },
+            table=PerformanceSignal._meta.db_table,
+            row=work_store.signal_row(signal),
+            index_column="ledger_index",
         )
-        signal = work_store.signal_insert(
-            PerformanceSignal(
-                task_id=task.pk,
-                value=document["value"],
-                corpus_size=document["n"],
-                mechanism=document["mechanism"],
-                parameters=document["parameters"],
-                body=body,
-                signature=signature,
-                ledger_index=entry.index,
-                received_at=now,
-            )
-        )
+        signal.ledger_index = entry.index
+        signal._state.adding = False
     return signal, True
 
 

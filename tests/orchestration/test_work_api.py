@@ -17,7 +17,7 @@ from governance.models import LedgerEntry
 from governance.policy_schemas import DEFAULT_DOCUMENTS
 from governance.services import policy_activate, policy_create
 from opm_site.errors import ErrorCode, OpmError
-from orchestration.models import AdapterDeployment, EvaluationTask, PrivacyBudget, PrivacyCharge
+from orchestration.models import AdapterDeployment, EvaluationTask, PerformanceSignal, PrivacyBudget, PrivacyCharge
 from orchestration.services import deployment_enrol, tasks_expire
 from registry.services import release_transition
 
@@ -160,6 +160,8 @@ def test_signal_round_trip_is_signed_idempotent_and_ledgered(approved_release):
     assert first.status_code == 201
     entry = LedgerEntry.objects.get(index=first.json()["ledger_index"])
     assert entry.kind == "signal.accepted" and entry.payload["body"]["value"] == 0.012
+    stored = PerformanceSignal.objects.get(task_id=task["id"])  # inserted with its entry, citing its index
+    assert stored.ledger_index == entry.index and bytes(stored.body) == body and stored.parameters["clip_bound"] == 0.1
     assert EvaluationTask.objects.get(pk=task["id"]).state == "done"
     replay = adapter.submit(body)
     assert replay.status_code == 200 and replay.json() == first.json()
