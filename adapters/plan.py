@@ -107,6 +107,11 @@ LLVM_KNOBS: dict[str, dict[str, KnobSpec]] = {
         "tail-dup-size": KnobSpec(int, 0, 100, description="max instructions to tail-duplicate"),
         "disable-block-placement": KnobSpec(bool, description="keep the IR block order"),
         "align-all-functions": KnobSpec(int, 0, 6, description="force function alignment (log2 bytes)"),
+        "regalloc": KnobSpec(str, choices=("greedy", "basic"), description="register allocator (default greedy)"),
+        "split-spill-mode": KnobSpec(
+            str, choices=("default", "size", "speed"), description="how live-range splitting places spill code"
+        ),
+        "terminal-rule": KnobSpec(bool, description="coalesce copies into terminal instructions"),
     },
 }
 

@@ -61,6 +61,14 @@ def test_llc_knobs_reach_the_code_generator(driver: LLVMDriver) -> None:
     assert driver.measure(knobbed, program).text_bytes < driver.reference(program).text_bytes
 
 
+def test_register_allocation_knobs_build_verified_code(driver: LLVMDriver) -> None:
+    knobs = {"regalloc": "basic", "split-spill-mode": "size", "terminal-rule": False}
+    knobbed = Plan.from_json({**reference_plan("llvm").to_json(), "knobs": {"llc": knobs}})
+    assert knobbed.tool_flags("llc") == ["-regalloc=basic", "-split-spill-mode=size", "-terminal-rule=false"]
+    measured = driver.measure(knobbed, DATA / "sort.c")  # differential run included: same checksum
+    assert measured.verdict == "ok" and measured.text_bytes != driver.reference(DATA / "sort.c").text_bytes
+
+
 def test_a_crashing_pass_order_is_contained(driver: LLVMDriver) -> None:
     result = driver.measure(plan(*CRASHING_ORDER), DATA / "sort.c")
     assert (result.verdict, result.text_bytes) == ("crash: signal 6 (SIGABRT)", None)
