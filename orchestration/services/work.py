@@ -128,6 +128,8 @@ def signal_submit(*, deployment: AdapterDeployment, body: bytes, signature: byte
     document = _parse_signal(body)
     if not isinstance(document["task"], int) or isinstance(document["task"], bool):
         raise OpmError(ErrorCode.INVALID_SIGNAL, "task must be an integer id")
+    if not 0 < document["task"] < 2**63:  # ids are positive 64-bit integers (canonical JSON stops at 2**53)
+        raise OpmError(ErrorCode.NOT_YOUR_TASK, f"no task {document['task']} for this deployment", status=404)
     now = timezone.now()
     with transaction.atomic(durable=True):
         task = work_store.task_finish_for_signal(document["task"], deployment.pk, now)

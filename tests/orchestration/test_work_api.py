@@ -187,6 +187,9 @@ def test_forged_mismatched_and_malformed_signals_are_refused(approved_release):
     assert adapter.submit(nan).json()["code"] == "invalid_signal"
     extra = rfc8785.dumps({**json.loads(body), "raw_sizes": [1, 2, 3]})
     assert adapter.submit(extra).json()["code"] == "invalid_signal"  # nothing but the release leaves the adapter
+    for bad_id, status in (("7", 400), (True, 400), (0, 404), (-3, 404), (2**53 - 1, 404)):  # odd types and ids
+        odd = rfc8785.dumps({**json.loads(body), "task": bad_id})
+        assert adapter.submit(odd).status_code == status
     absurd = adapter.signal_body(task, value=1e6)
     assert adapter.submit(absurd).json()["code"] == "invalid_signal"
     assert adapter.client.post(API + "signals", data=body, content_type="application/json").json()["code"] == (
