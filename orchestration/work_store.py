@@ -28,17 +28,28 @@ def deployment_by_prefix(prefix: str) -> AdapterDeployment | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row[: len(_DEPLOYMENT_COLUMNS)])
-    values[4] = bytes(values[4])  # memoryview on PostgreSQL
-    deployment = AdapterDeployment.from_db("default", list(_DEPLOYMENT_COLUMNS), values)
+    columns = dict(zip(_DEPLOYMENT_COLUMNS, row, strict=False))
+    columns["public_key"] = bytes(columns["public_key"])  # memoryview on PostgreSQL
     name, release_name, release_version, toolchain, state = row[len(_DEPLOYMENT_COLUMNS) :]
-    deployment.participant = Participant.from_db("default", ["id", "name"], [deployment.participant_id, name])
-    deployment.release = AdapterRelease.from_db(
-        "default",
-        ["id", "name", "version", "toolchain", "state"],
-        [deployment.release_id, release_name, release_version, toolchain, state],
+    deployment = _loaded(AdapterDeployment, columns)
+    deployment.participant = _loaded(Participant, {"id": deployment.participant_id, "name": name})
+    deployment.release = _loaded(
+        AdapterRelease,
+        {
+            "id": deployment.release_id,
+            "name": release_name,
+            "version": release_version,
+            "toolchain": toolchain,
+            "state": state,
+        },
     )
     return deployment
+
+
+def _loaded(model, columns: dict):
+    """An instance as the ORM would load it with only these columns (`from_db` wants the model's order)."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in columns]
+    return model.from_db("default", names, [columns[name] for name in names])
 
 
 @dataclass(frozen=True)
