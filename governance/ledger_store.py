@@ -41,31 +41,48 @@ def lock_head(cursor) -> int:
     return row[0]
 
 
+MAX_PARAMETERS = 65_535
+"""PostgreSQL's limit on a statement's bound parameters (server-side binding, settings.py)."""
+_ENTRY_PARAMETERS, _NODE_PARAMETERS = 8, 3
+
+
 def write_appended(cursor, entries: list, rows: list[tuple[int, int, bytes]], new_size: int) -> list[int]:
-    """Insert the entries and tree rows and move the head, in one statement; returns the entries' ids in order."""
-    entry_values = ", ".join(["(%s, %s, %s, %s, %s, %s::jsonb, %s, %s)"] * len(entries))
-    node_values = ", ".join(["(%s, %s, %s)"] * len(rows))
-    params: list = []
-    for e in entries:
-        params += [e.index, e.time, e.kind, e.actor, e.subject, json.dumps(e.payload), e.leaf, e.leaf_hash]
-    for level, index, h in rows:
-        params += [level, index, h]
-    params.append(new_size)
-    cursor.execute(
-        f"""
-        WITH e AS (
-            INSERT INTO governance_ledgerentry ("index", "time", kind, actor, subject, payload, leaf, leaf_hash)
-            VALUES {entry_values} RETURNING id, "index"
-        ), n AS (
-            INSERT INTO governance_ledgernode (level, "index", hash) VALUES {node_values}
-        ), u AS (
-            UPDATE governance_ledgerhead SET size = %s WHERE id = 1
+    """Insert the entries and tree rows and move the head, in one statement when the batch's parameters fit
+    in one (a few thousand entries), else in chunks under the same lock; returns the entries' ids in order."""
+    if _ENTRY_PARAMETERS * len(entries) + _NODE_PARAMETERS * len(rows) + 1 <= MAX_PARAMETERS:
+        return _write(cursor, entries, rows, new_size)
+    ids: list[int] = []
+    step = (MAX_PARAMETERS - 1) // _ENTRY_PARAMETERS
+    for start in range(0, len(entries), step):
+        ids += _write(cursor, entries[start : start + step], [], None)
+    step = (MAX_PARAMETERS - 1) // _NODE_PARAMETERS
+    for start in range(0, len(rows), step):
+        _write(cursor, [], rows[start : start + step], None)
+    _write(cursor, [], [], new_size)
+    return ids
+
+
+def _write(cursor, entries: list, rows: list[tuple[int, int, bytes]], new_size: int | None) -> list[int]:
+    parts, params = [], []
+    if entries:
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s::jsonb, %s, %s)"] * len(entries))
+        parts.append(
+            'e AS (INSERT INTO governance_ledgerentry ("index", "time", kind, actor, subject, payload, leaf, '
+            f'leaf_hash) VALUES {values} RETURNING id, "index")'
         )
-        SELECT id FROM e ORDER BY "index"
-        """,
-        params,
-    )
-    return [row[0] for row in cursor.fetchall()]
+        for e in entries:
+            params += [e.index, e.time, e.kind, e.actor, e.subject, json.dumps(e.payload), e.leaf, e.leaf_hash]
+    if rows:
+        values = ", ".join(["(%s, %s, %s)"] * len(rows))
+        parts.append(f'n AS (INSERT INTO governance_ledgernode (level, "index", hash) VALUES {values})')
+        for level, index, h in rows:
+            params += [level, index, h]
+    if new_size is not None:
+        parts.append("u AS (UPDATE governance_ledgerhead SET size = %s WHERE id = 1)")
+        params.append(new_size)
+    result = 'SELECT id FROM e ORDER BY "index"' if entries else "SELECT 1"
+    cursor.execute(f"WITH {', '.join(parts)} {result}", params)
+    return [row[0] for row in cursor.fetchall()] if entries else []
 
 
 _INDEX_MARK = b',"index":0,"kind":'

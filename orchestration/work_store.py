@@ -89,9 +89,9 @@ _FINISH_FOR_SIGNAL = f"""
     UPDATE {_T} SET state = 'done', finished_at = %s
     WHERE id = %s AND deployment_id = %s AND state = 'leased' AND lease_expires_at > %s
     RETURNING id, noise_multiplier, clip_bound, round_id, phase, plan_id,
-              (SELECT content_hash FROM {_PL} WHERE {_PL}.id = plan_id),
-              (SELECT handle FROM {_LP} WHERE {_LP}.id = local_problem_id),
-              (SELECT corpus_size FROM {_LP} WHERE {_LP}.id = local_problem_id)
+              (SELECT content_hash FROM {_PL} WHERE {_PL}.id = {_T}.plan_id),
+              (SELECT handle FROM {_LP} WHERE {_LP}.id = {_T}.local_problem_id),
+              (SELECT corpus_size FROM {_LP} WHERE {_LP}.id = {_T}.local_problem_id)
 """
 _STANDING = f"""
     SELECT t.id, t.state, t.deployment_id, CASE WHEN t.lease_expires_at <= %s THEN 1 ELSE 0 END, s.id, s.body

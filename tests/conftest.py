@@ -34,7 +34,7 @@ def _flush_lifting_ledger_triggers(self, **options):
 
     Only this test-database reset lifts them: on PostgreSQL by replica mode for the session (ordinary triggers
     do not fire in it; pgtrigger.ignore would prepend a command, which server-side binding refuses), on SQLite
-    by dropping and re-creating them.
+    by dropping and re-creating them. Replica mode needs a superuser, as creating the test database does.
     """
     connection = connections[options.get("database") or "default"]
     if connection.vendor == "postgresql":

@@ -164,9 +164,9 @@ def ledger_append_citing(
     if connection.vendor == "postgresql":
         entry, row_id = _append_one_postgres(record, (table, row, index_column))
         return entry, row_id
-    entry = ledger_append_many([record])[0]
     columns = [*row, index_column]
-    with connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        entry = ledger_append_many([record])[0]
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) RETURNING id",
             [*row.values(), entry.index],

@@ -41,6 +41,16 @@ def test_stored_tree_root_equals_root_recomputed_from_all_leaves():
         assert selectors.ledger_root(size) == merkle.root_from_leaves(leaves[:size])
 
 
+def test_a_batch_beyond_one_statement_s_parameters_is_written_whole():
+    # 6,000 entries need about 66,000 bound parameters, more than PostgreSQL takes in one statement.
+    append(3)
+    ledger_append_many([LedgerRecord("test.batch", "ops", f"b:{i}", {"i": i}) for i in range(6000)])
+    assert selectors.ledger_size() == LedgerEntry.objects.count() == 6003
+    leaves = [bytes(h) for h in LedgerEntry.objects.order_by("index").values_list("leaf_hash", flat=True)]
+    for size in (6003, 4099):
+        assert selectors.ledger_root(size) == merkle.root_from_leaves(leaves[:size])
+
+
 def test_append_writes_logarithmically_many_tree_rows():
     append(63)
     before = LedgerNode.objects.count()
