@@ -1,18 +1,16 @@
 """Concurrent last votes on PostgreSQL yield exactly one decision and one ledger entry."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from governance.models import LedgerEntry, Proposal
 from governance.policy_schemas import DEFAULT_DOCUMENTS
 from governance.services import board_member_ensure, operator_ensure, policy_bootstrap, proposal_open, proposal_vote
-from opm_site.errors import ErrorCode, OpmError
+from opm_site.errors import ErrorCode
 from registry.contract_defs import ADAPTER_CONTRACT_SCHEMAS
 from registry.models import PassSpec
 from registry.services import conformance_record, contract_create, contract_mark_approved, release_submit
+from tests.concurrency import race
 from tests.governance.fixtures import make_manifest
 
 
@@ -44,24 +42,12 @@ def test_racing_last_votes_decide_once():
     proposal_vote(proposal=proposal, voter=members[2], choice="yes")
 
     racers = members[3:]
-    barrier = threading.Barrier(len(racers))
-    outcomes: list[str] = []
 
     def vote(member):
-        try:
-            barrier.wait()
-            proposal_vote(proposal=Proposal.objects.get(pk=proposal.pk), voter=member, choice="yes")
-            outcomes.append("voted")
-        except OpmError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()
+        proposal_vote(proposal=Proposal.objects.get(pk=proposal.pk), voter=member, choice="yes")
+        return "voted"
 
-    threads = [threading.Thread(target=vote, args=(m,)) for m in racers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = [result for _, result in race(vote, racers)]
 
     assert sorted(outcomes) == sorted(["voted"] + [ErrorCode.PROPOSAL_CLOSED] * (len(racers) - 1))
     proposal.refresh_from_db()

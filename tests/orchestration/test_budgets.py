@@ -1,9 +1,7 @@
 """orchestration.services: budgets opened from the policy, reserved atomically, never refunded, ledgered."""
 
-import threading
-
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +12,7 @@ from opm_site.errors import ErrorCode, OpmError
 from orchestration import accounting
 from orchestration.models import PrivacyBudget, PrivacyCharge
 from orchestration.services import budget_open, budget_reserve, budget_tighten
+from tests.concurrency import race
 
 from .factories import EvaluationTaskFactory, ParticipantFactory
 
@@ -125,25 +124,13 @@ def test_32_racing_reservations_against_room_for_10():
     budget = budget_open(participant=participant)
     per_charge = budget.rho_limit_nano // 10
     tasks = [EvaluationTaskFactory() for _ in range(32)]
-    barrier = threading.Barrier(32)
-    outcomes: list[str] = []
 
-    def race(task):
-        try:
-            barrier.wait()
-            with transaction.atomic():
-                budget_reserve(participant=participant, task=task, rho_nano=per_charge)
-            outcomes.append("charged")
-        except OpmError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()
+    def reserve(task):
+        with transaction.atomic():
+            budget_reserve(participant=participant, task=task, rho_nano=per_charge)
+        return "charged"
 
-    threads = [threading.Thread(target=race, args=(task,)) for task in tasks]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = [result for _, result in race(reserve, tasks)]
     assert outcomes.count("charged") == 10 and outcomes.count(ErrorCode.BUDGET_EXHAUSTED) == 22
     budget.refresh_from_db()
     assert budget.rho_spent_nano == 10 * per_charge <= budget.rho_limit_nano

@@ -4,7 +4,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import threading
 
 import pytest
 import rfc8785
@@ -20,6 +19,7 @@ from opm_site.errors import ErrorCode, OpmError
 from orchestration.models import AdapterDeployment, EvaluationTask, PerformanceSignal, PrivacyBudget, PrivacyCharge
 from orchestration.services import deployment_enrol, tasks_expire
 from registry.services import release_transition
+from tests.concurrency import race
 
 from .factories import ParticipantFactory, PlanFactory
 
@@ -223,33 +223,18 @@ def test_heartbeat_and_failure_report(approved_release):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_leases_never_hand_out_a_task_twice(board, release, adapter_contract):
-    from django.db import connection
-
+def test_concurrent_leases_never_hand_out_a_task_twice(approved_release):
     from orchestration.services import tasks_lease
 
-    policy = policy_create(kind="privacy", document=DEFAULT_DOCUMENTS["privacy"], created_by=None)
-    policy_activate(policy=policy, proposal=None, actor="test")
-    release_transition(release=release, to_state="in_review", actor="test")
-    release_transition(release=release, to_state="approved", actor="test")
-    adapter = Adapter(release)
+    adapter = Adapter(approved_release)
     queue(adapter.register(), count=30, noise_multiplier=100.0)
-    barrier = threading.Barrier(4)
     leased: list[int] = []
 
-    def lease():
-        try:
-            barrier.wait()
-            while EvaluationTask.objects.filter(state="queued").exists():  # skip_locked: rivals take other rows
-                leased.extend(t.pk for t in tasks_lease(deployment=adapter.deployment, limit=3))
-        finally:
-            connection.close()
+    def lease(_):
+        while EvaluationTask.objects.filter(state="queued").exists():  # skip_locked: rivals take other rows
+            leased.extend(t.pk for t in tasks_lease(deployment=adapter.deployment, limit=3))
 
-    threads = [threading.Thread(target=lease) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    race(lease, range(4))
     assert len(leased) == len(set(leased)) == 30
     assert PrivacyCharge.objects.count() == 30
     assert LedgerEntry.objects.filter(kind="budget.charged").count() == 30
@@ -267,45 +252,26 @@ def test_a_refused_signal_leaves_the_task_leased(approved_release):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_submissions_of_one_task_accept_one_signal(board, release, adapter_contract):
-    from django.db import connection
-
+def test_concurrent_submissions_of_one_task_accept_one_signal(approved_release):
     from orchestration.services import signal_submit, tasks_lease
 
-    policy = policy_create(kind="privacy", document=DEFAULT_DOCUMENTS["privacy"], created_by=None)
-    policy_activate(policy=policy, proposal=None, actor="test")
-    release_transition(release=release, to_state="in_review", actor="test")
-    release_transition(release=release, to_state="approved", actor="test")
-    adapter = Adapter(release)
+    adapter = Adapter(approved_release)
     queue(adapter.register(), count=1, noise_multiplier=100.0)
     (task,) = tasks_lease(deployment=adapter.deployment, limit=1)
     as_json = {"id": task.pk, "noise_multiplier": task.noise_multiplier, "clip_bound": task.clip_bound}
     bodies = [adapter.signal_body(as_json)] * 4 + [adapter.signal_body(as_json, value=0.02)] * 2
-    barrier = threading.Barrier(len(bodies))
-    outcomes: list = []
 
     def submit(body):
-        try:
-            barrier.wait()
-            signal, created = signal_submit(
-                deployment=adapter.deployment, body=body, signature=adapter.signing_key.sign(body)
-            )
-            outcomes.append((body, created, signal.ledger_index))
-        except OpmError as exc:
-            outcomes.append((body, exc.code, None))
-        finally:
-            connection.close()
+        signature = adapter.signing_key.sign(body)
+        signal, created = signal_submit(deployment=adapter.deployment, body=body, signature=signature)
+        return created, signal.ledger_index
 
-    threads = [threading.Thread(target=submit, args=(b,)) for b in bodies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    (winner,) = [o for o in outcomes if o[1] is True]
-    same = [o for o in outcomes if o[0] == winner[0] and o is not winner]
-    different = [o for o in outcomes if o[0] != winner[0]]
-    assert all(o[1] is False and o[2] == winner[2] for o in same)  # replays: the same 200, same entry
-    assert all(o[1] == ErrorCode.SIGNAL_CONFLICT for o in different)
+    outcomes = race(submit, bodies)
+    ((accepted, (_, index)),) = [(body, r) for body, r in outcomes if isinstance(r, tuple) and r[0] is True]
+    same = [r for body, r in outcomes if body == accepted and r != (True, index)]
+    different = [r for body, r in outcomes if body != accepted]
+    assert same == [(False, index)] * (bodies.count(accepted) - 1)  # replays: the same 200, citing the same entry
+    assert different == [ErrorCode.SIGNAL_CONFLICT] * (len(bodies) - bodies.count(accepted))
     assert LedgerEntry.objects.filter(kind="signal.accepted").count() == 1
 
 
