@@ -57,7 +57,10 @@ def test_applying_the_diff_of_two_plans_gives_the_child(parent: Plan, child: Pla
     assert delta.parent == parent.content_hash() and delta.child == child.content_hash()
     assert same_plan(apply(delta, parent), child)
     assert diff(parent, child) == delta  # deterministic
-    assert len(delta.ops) <= max(len(parent.passes), len(child.passes)) + 11  # small: no op per untouched step
+    knob_names = {(g, n) for plan in (parent, child) for g, values in plan.knobs.items() for n in values}
+    # small: no op per untouched step (at most a removal per parent step and an insertion per child step),
+    # and at most one per knob either plan sets
+    assert len(delta.ops) <= len(parent.passes) + len(child.passes) + len(knob_names)
     wire = json.loads(json.dumps(delta.to_json()))
     assert Delta.from_json(wire) == delta and set(wire) == {"parent", "child", "ops"}
 
