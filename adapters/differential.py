@@ -2,6 +2,10 @@
 reference build. Corpus programs print a checksum from `main`, so equal behaviour means equal exit
 status, equal stdout and no crash; a plan whose program differs is `miscompiled`.
 
+A library slice has no `main` to run, so what it must keep is its interface: every symbol the
+reference object exports. Without that check a plan that internalises a module and lets dead-code
+elimination delete it would pass the IR verifier as a 100% gain.
+
 Shared by the drivers that link and run native programs, so all of them judge behaviour alike.
 """
 
@@ -42,7 +46,34 @@ def mismatch(expected: dict[str, Any], got: dict[str, Any]) -> str | None:
     )
 
 
-__all__ = ["RUN_ENV", "mismatch", "run_program"]
+def missing_exports(expected: list[str], out_object: Path) -> str | None:
+    """None if the plan's object exports every symbol the reference exports, else a one-line detail
+    for the `miscompiled` verdict naming the first few it dropped."""
+    from adapters.elf import exported_symbols
+
+    missing = sorted(set(expected) - set(exported_symbols(out_object)))
+    if not missing:
+        return None
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    return f"the plan's object no longer exports {shown} (the reference does)"
+
+
+def reference_interface(*, cache: Any, key: str, program: Path, label: str, build: Callable[[Path], Any]) -> list[str]:
+    """The symbols the reference build of `program` exports, computed once and cached under `key`."""
+    from adapters.drivers.base import CorpusError
+    from adapters.elf import exported_symbols
+
+    cached = cache.read_json("interface", key)
+    if cached is not None:
+        return cached["exported"]
+    with tempfile.TemporaryDirectory(prefix="opm-") as work:
+        obj = Path(work) / "reference.o"
+        built = build(obj)
+        if not built.ok:
+            raise CorpusError(f"{program}: {label} fails: {built.verdict} ({built.detail})")
+        exported = exported_symbols(obj)
+    cache.write_json("interface", key, {"exported": exported})
+    return exported
 
 
 def reference_behaviour(
@@ -94,3 +125,14 @@ def compare_with_reference(
         return dataclasses.replace(got, program=name)
     detail = mismatch(expected, got)
     return None if detail is None else Measurement.failed(name, MISCOMPILED, detail)
+
+
+__all__ = [
+    "RUN_ENV",
+    "compare_with_reference",
+    "missing_exports",
+    "mismatch",
+    "reference_behaviour",
+    "reference_interface",
+    "run_program",
+]

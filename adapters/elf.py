@@ -1,4 +1,4 @@
-"""What the drivers read from object files: the code-size objective and defined symbols.
+"""What the drivers read from object files: the code-size objective, defined and exported symbols.
 
 Shared by every driver that produces ELF objects, so they all measure size the same way.
 """
@@ -10,6 +10,10 @@ from pathlib import Path
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
+
+# Bindings a linker resolves across objects: a definition with one of them is part of the module's interface.
+_EXPORTED_BINDINGS = frozenset({"STB_GLOBAL", "STB_WEAK", "STB_GNU_UNIQUE", "STB_LOOS"})
+_GRP_COMDAT = 0x1
 
 
 def executable_bytes(path: Path) -> int:
@@ -35,4 +39,35 @@ def defines_symbol(path: Path, name: str) -> bool:
     return False
 
 
-__all__ = ["defines_symbol", "executable_bytes"]
+def exported_symbols(path: Path) -> list[str]:
+    """The symbols the object defines for other objects to link against, sorted: global and weak
+    definitions of any visibility (a hidden one still serves the rest of its library). Definitions in
+    COMDAT groups are left out: the linker may discard them, so a plan may drop them too (an inlined
+    `linkonce_odr` function)."""
+    with open(path, "rb") as stream:
+        elf = ELFFile(stream)
+        discardable: set[int] = set()
+        for section in elf.iter_sections():
+            if section["sh_type"] == "SHT_GROUP":
+                words = section.data()
+                flags = int.from_bytes(words[:4], "little" if elf.little_endian else "big")
+                if flags & _GRP_COMDAT:
+                    discardable.update(
+                        int.from_bytes(words[i : i + 4], "little" if elf.little_endian else "big")
+                        for i in range(4, len(words), 4)
+                    )
+        names = set()
+        for section in elf.iter_sections():
+            if not isinstance(section, SymbolTableSection):
+                continue
+            for symbol in section.iter_symbols():
+                index = symbol["st_shndx"]
+                if not symbol.name or index == "SHN_UNDEF" or symbol["st_info"]["bind"] not in _EXPORTED_BINDINGS:
+                    continue
+                if isinstance(index, int) and index in discardable:
+                    continue
+                names.add(symbol.name)
+    return sorted(names)
+
+
+__all__ = ["defines_symbol", "executable_bytes", "exported_symbols"]

@@ -29,7 +29,7 @@ from elftools.common.exceptions import ELFError
 
 from adapters import differential, sandbox
 from adapters.cache import Cache, content_key
-from adapters.drivers.base import CorpusError, Driver, Measurement, register
+from adapters.drivers.base import MISCOMPILED, CorpusError, Driver, Measurement, register
 from adapters.elf import defines_symbol, executable_bytes
 from adapters.plan import Plan, PlanError, reference_plan
 from adapters.toolchains import ToolchainUnavailable
@@ -286,9 +286,13 @@ class GCCDriver(Driver):
     # --- verification -------------------------------------------------------------------------------
 
     def verify(self, program: Path, out_object: Path) -> Measurement | None:
-        """Differential execution against the -Os build, for objects that define `main`; gcc has
-        no IR verifier to run, so a library slice is accepted as built."""
+        """The object must export what the -Os build exports; then differential execution against
+        that build, for objects that define `main`. gcc has no IR verifier to run, so a library slice
+        gets the export check only."""
         name = self.program_name(Path(program))
+        dropped = differential.missing_exports(self._reference_interface(program), Path(out_object))
+        if dropped is not None:
+            return Measurement.failed(name, MISCOMPILED, dropped)
         if not self.differential or not defines_symbol(Path(out_object), "main"):
             return None
         return differential.compare_with_reference(
@@ -304,6 +308,17 @@ class GCCDriver(Driver):
         if not linked.ok:
             return _tool_failure(obj.name, "link", linked)
         return differential.run_program(executable, self.run_limits, work)
+
+    def _reference_interface(self, program: Path) -> list[str]:
+        """The symbols the -Os build exports, cached per program and gcc."""
+        prepared = self.prepare(program)
+        return differential.reference_interface(
+            cache=self.cache,
+            key=content_key("gcc-interface", self.identity(), prepared.name),
+            program=program,
+            label="the Os reference",
+            build=lambda obj: self._build(reference_plan("gcc"), prepared, obj, None),
+        )
 
     def _reference_run(self, program: Path) -> dict[str, Any]:
         """The -Os build's behaviour, cached per program and gcc."""

@@ -31,8 +31,8 @@ from elftools.common.exceptions import ELFError
 
 from adapters import differential, sandbox
 from adapters.cache import Cache, content_key
-from adapters.drivers.base import CorpusError, Driver, Measurement, register
-from adapters.elf import executable_bytes
+from adapters.drivers.base import MISCOMPILED, CorpusError, Driver, Measurement, register
+from adapters.elf import executable_bytes, exported_symbols
 from adapters.plan import Plan, PlanError, reference_plan
 from adapters.toolchains import ToolchainUnavailable
 from adapters.toolchains import llvm as llvm_toolchain
@@ -367,10 +367,14 @@ class LLVMDriver(Driver):
     # --- verification -------------------------------------------------------------------------------
 
     def verify(self, program: Path, out_object: Path) -> Measurement | None:
-        """Differential execution: link the object, run it, compare exit status and stdout with
-        the reference build. The IR verifier already ran inside opt (it checks its output) and
-        llc (its input). Programs without `main` (library slices) get the IR verifier only."""
+        """The object must export what the reference exports; then differential execution: link
+        it, run it, compare exit status and stdout with the reference build. The IR verifier already
+        ran inside opt (it checks its output) and llc (its input). Programs without `main` (library
+        slices) get the IR verifier and the export check only."""
         name = self.program_name(Path(program))
+        dropped = differential.missing_exports(self._reference_interface(program), Path(out_object))
+        if dropped is not None:
+            return Measurement.failed(name, MISCOMPILED, dropped)
         if not self.differential or not self.has_main(program):
             return None
         return differential.compare_with_reference(
@@ -391,6 +395,20 @@ class LLVMDriver(Driver):
         if not linked.ok:
             return _tool_failure(obj.name, "link", linked)
         return differential.run_program(executable, self.run_limits, work)
+
+    def _interface_key(self, ir: Path) -> str:
+        return content_key("interface", self.identity(), ir.name)
+
+    def _reference_interface(self, program: Path) -> list[str]:
+        """The symbols the reference build exports, cached per program and tool versions."""
+        ir = self.prepare(program)
+        return differential.reference_interface(
+            cache=self.cache,
+            key=self._interface_key(ir),
+            program=program,
+            label="the reference build",
+            build=lambda obj: self._build(reference_plan("llvm"), ir, obj, None),
+        )
 
     def _reference_run(self, program: Path) -> dict[str, Any]:
         """The reference build's behaviour, cached per program and tool versions."""
@@ -423,6 +441,8 @@ class LLVMDriver(Driver):
             obj = Path(work) / "reference.o"
             if kind == "Oz":
                 result = self._build(reference_plan("llvm"), ir, obj, None)
+                if result.ok:  # the verifier's export check needs the same object: no second build
+                    self.cache.write_json("interface", self._interface_key(ir), {"exported": exported_symbols(obj)})
             else:
                 result = self._compiler_object(program, ir, obj)
         if not result.ok:

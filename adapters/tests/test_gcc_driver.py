@@ -269,3 +269,16 @@ def test_assembler_errors_name_the_line_not_a_temporary_path(driver: GCCDriver) 
     result = broken.measure(reference_plan("gcc"), CRC)
     assert re.fullmatch(r"exit 1: plan\.s:\d+: Error: no such instruction: `not_an_op'", result.verdict)
     assert result.text_bytes is None
+
+
+def test_a_plan_that_drops_an_exported_function_is_a_miscompilation(driver: GCCDriver, tmp_path: Path) -> None:
+    # gcc has no IR verifier and a library slice cannot run: its exports are what the verifier can check.
+    library = tmp_path / "slice.c"
+    library.write_text("unsigned mix(unsigned x) { return (x ^ (x >> 7)) * 2654435761u; }\n")
+    dropped = "unsigned mix(unsigned x);\n"  # the "plan's" object: a module that defines nothing
+    (tmp_path / "empty.c").write_text(dropped)
+    obj = tmp_path / "empty.o"
+    assert driver.apply(reference_plan("gcc"), driver.prepare(tmp_path / "empty.c"), obj).ok
+    failure = driver.verify(library, obj)
+    assert failure is not None and failure.verdict == "miscompiled"
+    assert failure.detail == "the plan's object no longer exports mix (the reference does)"

@@ -132,6 +132,19 @@ def test_a_library_slice_gets_the_ir_verifier_only(adapter_cache: Path) -> None:
     assert result.ok and result.text_bytes > 0  # without main nothing can run: the verifier alone passes it
 
 
+def test_a_plan_that_deletes_a_library_slice_is_a_miscompilation(driver: LLVMDriver) -> None:
+    # internalize makes every function internal, so default<Oz> deletes them all: 0 bytes, valid IR.
+    result = driver.measure(plan("internalize", "default", default={"level": "Oz"}), DATA / "checksum.ll")
+    assert (result.verdict, result.text_bytes) == ("miscompiled", 0)
+    assert result.detail == "the plan's object no longer exports classify, djb2_checksum (the reference does)"
+
+
+def test_a_plan_that_deletes_main_fails_the_export_check_before_linking(driver: LLVMDriver) -> None:
+    result = driver.measure(plan("internalize", "default", default={"level": "Oz"}), DATA / "sort.c")
+    assert (result.verdict, result.text_bytes) == ("miscompiled", 0)
+    assert result.detail == "the plan's object no longer exports main (the reference does)"
+
+
 @pytest.mark.parametrize(
     ("file_name", "content", "message"),
     [
@@ -182,3 +195,36 @@ def test_ir_instructions_are_counted_like_instcount() -> None:
     text = (DATA / "checksum.ll").read_text()
     # 17 in @djb2_checksum; @classify's switch counts once however many case lines it has.
     assert count_ir_instructions(text) == 23
+
+
+INTERFACE_IR = """
+target triple = "x86_64-unknown-linux-musl"
+$inlined_everywhere = comdat any
+@table = global i32 1
+@hidden_counter = hidden global i32 0
+@private_state = internal global i32 0
+define i32 @exported() { ret i32 0 }
+define hidden i32 @library_internal() { ret i32 1 }
+define weak i32 @overridable() { ret i32 2 }
+define internal i32 @local_helper() { ret i32 3 }
+define linkonce_odr i32 @inlined_everywhere() comdat { ret i32 4 }
+"""
+
+
+def test_the_interface_is_every_linkable_definition_outside_comdat_groups(driver: LLVMDriver, tmp_path: Path) -> None:
+    from adapters.elf import exported_symbols
+
+    (tmp_path / "interface.ll").write_text(INTERFACE_IR)
+    done = sandbox.run(
+        [driver._tool("llc"), "-filetype=obj", str(tmp_path / "interface.ll"), "-o", str(tmp_path / "interface.o")]
+    )
+    assert done.ok, done.stderr
+    # hidden symbols count (the rest of the library links against them); internal ones and the
+    # discardable COMDAT copy do not.
+    assert exported_symbols(tmp_path / "interface.o") == [
+        "exported",
+        "hidden_counter",
+        "library_internal",
+        "overridable",
+        "table",
+    ]
