@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# bash test.sh   install the test tools, lint, check migrations, then run the whole suite on SQLite
-#                and on PostgreSQL (127.0.0.1:5432, user postgres, a fresh database dropped afterwards).
+# bash test.sh   install the test tools, lint, check migrations, run the adapters' (database-free) tests,
+#                then the server's suite on SQLite and on PostgreSQL (127.0.0.1:5432, user postgres, a
+#                fresh database dropped afterwards).
 # OPM_REQUIRE_POSTGRES=1 turns an unreachable PostgreSQL into a failure instead of a loud skip.
-# Extra arguments go to pytest, e.g. `bash test.sh -k ledger`.
+# Extra arguments go to pytest and replace the default selection on both databases, e.g. `bash test.sh -k ledger`.
 set -uo pipefail
 cd "$(dirname "$0")"
 source scripts/env.sh
@@ -68,6 +69,13 @@ run_suite() {
   if [ "$rc" -eq 5 ]; then fail "$label: pytest collected no tests"; 
   elif [ "$rc" -ne 0 ]; then fail "$label: pytest exited $rc"; fi
 }
+
+# adapters/ is the participant side and never touches a database, so its tests run once; the server's
+# suite runs on each database. Arguments select tests themselves and then run on both databases.
+if [ "$#" -eq 0 ]; then
+  run_suite adapters "sqlite:///$scratch/unused.sqlite3" adapters/tests
+  set -- tests
+fi
 
 run_suite sqlite "sqlite:///$scratch/opm.sqlite3" "$@"
 

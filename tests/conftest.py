@@ -15,6 +15,13 @@ def _skip_postgres_only(request):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Board fixtures set five passwords per test; PBKDF2's million-odd iterations made that seconds of
+    every setup. Production keeps Django's default hashers; tests only need passwords to round-trip."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fast_checkpoints(settings, monkeypatch):
     """Appends in tests schedule checkpoints through the immediate tasks backend, rate-limited as configured;
     each test starts with the process-local rate limit reset."""

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from governance.models import LedgerEntry, Proposal
 from tests.governance.fixtures import pass_conformance
@@ -35,6 +36,9 @@ def browser(monkeypatch):
         )
         yield browser
         browser.close()
+        # Django keeps a connection per context and Playwright's sync API runs the test among its greenlets:
+        # a connection opened there would outlive the test and hold the test database at its teardown.
+        connections.close_all()
 
 
 def log_in(browser, live_server, username: str):
