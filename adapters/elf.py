@@ -46,16 +46,13 @@ def exported_symbols(path: Path) -> list[str]:
     `linkonce_odr` function)."""
     with open(path, "rb") as stream:
         elf = ELFFile(stream)
+        order = "little" if elf.little_endian else "big"
         discardable: set[int] = set()
         for section in elf.iter_sections():
-            if section["sh_type"] == "SHT_GROUP":
+            if section["sh_type"] == "SHT_GROUP":  # pyelftools does not decode groups: a flag word, then members
                 words = section.data()
-                flags = int.from_bytes(words[:4], "little" if elf.little_endian else "big")
-                if flags & _GRP_COMDAT:
-                    discardable.update(
-                        int.from_bytes(words[i : i + 4], "little" if elf.little_endian else "big")
-                        for i in range(4, len(words), 4)
-                    )
+                if int.from_bytes(words[:4], order) & _GRP_COMDAT:
+                    discardable.update(int.from_bytes(words[i : i + 4], order) for i in range(4, len(words), 4))
         names = set()
         for section in elf.iter_sections():
             if not isinstance(section, SymbolTableSection):
