@@ -58,12 +58,34 @@ def missing_exports(expected: list[str], out_object: Path) -> str | None:
     return f"the plan's object no longer exports {shown} (the reference does)"
 
 
-def reference_interface(*, cache: Any, key: str, program: Path, label: str, build: Callable[[Path], Any]) -> list[str]:
-    """The symbols the reference build of `program` exports, computed once and cached under `key`."""
-    from adapters.drivers.base import CorpusError
+def record_interface(cache: Any, key: str, reference_object: Path) -> list[str]:
+    """Cache the symbols a just-built reference object exports, so the export check needs no build of its own."""
     from adapters.elf import exported_symbols
 
+    exported = exported_symbols(reference_object)
+    cache.write_json("interface", key, {"exported": exported})
+    return exported
+
+
+def reference_interface(
+    *,
+    cache: Any,
+    key: str,
+    program: Path,
+    label: str,
+    reference: Callable[[], Any],
+    build: Callable[[Path], Any],
+) -> list[str]:
+    """The symbols the reference build of `program` exports, cached under `key`.
+
+    `reference()` is the driver's own reference, which records the interface when it builds; `build(obj)`
+    builds the reference object again only for a reference cached before interfaces were recorded."""
+    from adapters.drivers.base import CorpusError
+
     cached = cache.read_json("interface", key)
+    if cached is None:
+        reference()
+        cached = cache.read_json("interface", key)
     if cached is not None:
         return cached["exported"]
     with tempfile.TemporaryDirectory(prefix="opm-") as work:
@@ -71,9 +93,7 @@ def reference_interface(*, cache: Any, key: str, program: Path, label: str, buil
         built = build(obj)
         if not built.ok:
             raise CorpusError(f"{program}: {label} fails: {built.verdict} ({built.detail})")
-        exported = exported_symbols(obj)
-    cache.write_json("interface", key, {"exported": exported})
-    return exported
+        return record_interface(cache, key, obj)
 
 
 def reference_behaviour(
@@ -132,6 +152,7 @@ __all__ = [
     "compare_with_reference",
     "missing_exports",
     "mismatch",
+    "record_interface",
     "reference_behaviour",
     "reference_interface",
     "run_program",

@@ -314,11 +314,15 @@ class GCCDriver(Driver):
         prepared = self.prepare(program)
         return differential.reference_interface(
             cache=self.cache,
-            key=content_key("gcc-interface", self.identity(), prepared.name),
+            key=self._interface_key(prepared),
             program=program,
             label="the Os reference",
+            reference=lambda: self.reference(program, "Os"),
             build=lambda obj: self._build(reference_plan("gcc"), prepared, obj, None),
         )
+
+    def _interface_key(self, prepared: Path) -> str:
+        return content_key("gcc-interface", self.identity(), prepared.name)
 
     def _reference_run(self, program: Path) -> dict[str, Any]:
         """The -Os build's behaviour, cached per program and gcc."""
@@ -353,7 +357,10 @@ class GCCDriver(Driver):
         if kind == "Oz":
             plan = dataclasses.replace(plan, knobs={"gcc": {"Oz": True}})
         with tempfile.TemporaryDirectory(prefix="opm-") as work:
-            result = self._build(plan, prepared, Path(work) / "reference.o", None)
+            obj = Path(work) / "reference.o"
+            result = self._build(plan, prepared, obj, None)
+            if result.ok and kind == "Os":  # the verifier's export check needs the same object: no second build
+                differential.record_interface(self.cache, self._interface_key(prepared), obj)
         if not result.ok:
             raise CorpusError(f"{program}: the {kind} reference fails: {result.verdict} ({result.detail})")
         result = dataclasses.replace(result, program=name)

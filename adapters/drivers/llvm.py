@@ -32,7 +32,7 @@ from elftools.common.exceptions import ELFError
 from adapters import differential, sandbox
 from adapters.cache import Cache, content_key
 from adapters.drivers.base import MISCOMPILED, CorpusError, Driver, Measurement, register
-from adapters.elf import executable_bytes, exported_symbols
+from adapters.elf import executable_bytes
 from adapters.plan import Plan, PlanError, reference_plan
 from adapters.toolchains import ToolchainUnavailable
 from adapters.toolchains import llvm as llvm_toolchain
@@ -400,15 +400,14 @@ class LLVMDriver(Driver):
         return content_key("interface", self.identity(), ir.name)
 
     def _reference_interface(self, program: Path) -> list[str]:
-        """The symbols the reference build exports, cached per program and tool versions. Building the
-        `Oz` reference records them, so on a fresh cache this costs no build of its own."""
+        """The symbols the `Oz` reference exports, cached per program and tool versions."""
         ir = self.prepare(program)
-        self.reference(program, "Oz")
         return differential.reference_interface(
             cache=self.cache,
             key=self._interface_key(ir),
             program=program,
             label="the reference build",
+            reference=lambda: self.reference(program, "Oz"),
             build=lambda obj: self._build(reference_plan("llvm"), ir, obj, None),
         )
 
@@ -444,7 +443,7 @@ class LLVMDriver(Driver):
             if kind == "Oz":
                 result = self._build(reference_plan("llvm"), ir, obj, None)
                 if result.ok:  # the verifier's export check needs the same object: no second build
-                    self.cache.write_json("interface", self._interface_key(ir), {"exported": exported_symbols(obj)})
+                    differential.record_interface(self.cache, self._interface_key(ir), obj)
             else:
                 result = self._compiler_object(program, ir, obj)
         if not result.ok:
