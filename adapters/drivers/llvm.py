@@ -29,7 +29,7 @@ from typing import Any
 
 from elftools.common.exceptions import ELFError
 
-from adapters import differential, sandbox
+from adapters import differential, linker, sandbox
 from adapters.cache import Cache, content_key
 from adapters.drivers.base import MISCOMPILED, CorpusError, Driver, Measurement, register
 from adapters.elf import executable_bytes
@@ -63,6 +63,8 @@ class FrontEnd:
     link_flags: tuple[str, ...]
     llc_triple: str
     llc_cpu: str
+    zig_runtime: bool = False
+    """Link with zig's musl runtime copied into the adapter's cache (`adapters.linker`), not `command`."""
 
     @classmethod
     def zig(cls) -> FrontEnd:
@@ -78,6 +80,7 @@ class FrontEnd:
             link_flags=("-target", "x86_64-linux-musl", "-static"),
             llc_triple="x86_64-linux-musl",
             llc_cpu="x86-64",  # what zig's `baseline` means for x86_64
+            zig_runtime=True,
         )
 
     @classmethod
@@ -136,7 +139,7 @@ class LLVMDriver(Driver):
         self._frontend = frontend
         self.tool_limits = tool_limits or sandbox.Limits()
         self.run_limits = run_limits or sandbox.Limits(time_seconds=10.0, memory_bytes=1024**3)
-        # The first static link on a machine builds zig's musl libc into zig's cache (~1 min).
+        # The first static link with a new cache may build zig's musl libc (~1 min), then copies it.
         self.link_limits = link_limits or sandbox.Limits(time_seconds=300.0)
         self.differential = differential
         self.extra_passes = tuple(extra_passes)
@@ -387,14 +390,33 @@ class LLVMDriver(Driver):
     def _link_and_run(self, obj: Path, work: Path) -> dict[str, Any] | Measurement:
         """Link and run one object: the observed behaviour, or a Measurement if it does not link."""
         executable = work / "program"
-        linked = sandbox.run(
-            [*self.frontend.command, *self.frontend.link_flags, str(obj), "-o", str(executable)],
-            limits=self.link_limits,
-            env=self._env(),
-        )
+        static = self._static_linker()
+        if static is not None:
+            command = static.command(obj, executable)
+        else:
+            command = [*self.frontend.command, *self.frontend.link_flags, str(obj), "-o", str(executable)]
+        linked = sandbox.run(command, limits=self.link_limits, env=self._env())
         if not linked.ok:
             return _tool_failure(obj.name, "link", linked)
         return differential.run_program(executable, self.run_limits, work)
+
+    def _static_linker(self) -> linker.StaticLinker | None:
+        """zig's runtime in this driver's cache (set up by the first link), or None for a system compiler."""
+        front = self.frontend
+        if not front.zig_runtime:
+            return None
+        return self._once(
+            "static-linker",
+            lambda: linker.static_linker(
+                zig=front.command[:-1],
+                compile_flags=front.compile_flags,
+                link_flags=front.link_flags,
+                identity=self._frontend_identity(),
+                cache=self.cache,
+                limits=self.link_limits,
+                env=self._env(),
+            ),
+        )
 
     def _interface_key(self, ir: Path) -> str:
         return content_key("interface", self.identity(), ir.name)
