@@ -18,9 +18,20 @@ from tqdm import tqdm
 
 from adapters import conformance, search
 from adapters import plan as plan_file
+from adapters import portfolio as portfolio_file
+from adapters.cache import Cache
 from adapters.drivers import CorpusError, Driver, driver_names, get_driver
 from adapters.drivers.base import driver_class
-from adapters.evaluate import EvaluationReport, ProgramResult, corpus_programs, evaluate
+from adapters.evaluate import (
+    EvaluationReport,
+    ProgramResult,
+    apply_portfolio,
+    corpus_programs,
+    evaluate,
+    evaluate_portfolio,
+)
+from adapters.measurements import MeasurementStore
+from adapters.portfolio import Portfolio
 from adapters.toolchains import ToolchainUnavailable
 from adapters.toolchains import cranelift as cranelift_toolchain
 from adapters.toolchains import gcc as gcc_toolchain
@@ -28,6 +39,7 @@ from adapters.toolchains import llvm as llvm_toolchain
 
 PROG = "opm-adapter"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT
 ENROLMENT_KEY_ENV = "OPM_ENROLMENT_KEY"  # the participant's enrolment key: an environment variable, never an argument
 PROGRESS_MIN_PROGRAMS = 4  # fewer programs finish before a progress bar would tell anything
 
@@ -86,33 +98,75 @@ def _load_plan_and_driver(path: str) -> tuple[plan_file.Plan, Driver]:
     return plan, driver
 
 
+def _load_portfolio_and_driver(path: str) -> tuple[Portfolio, Driver]:
+    """The portfolio file (a plan file counts as a portfolio of one) and its toolchain's driver."""
+    portfolio = portfolio_file.load(path)
+    try:
+        driver = get_driver(portfolio.toolchain)
+    except KeyError as exc:
+        raise plan_file.PlanError(f"{path}: {exc.args[0]}") from None
+    for index, member in enumerate(portfolio.members):
+        try:
+            driver.check_plan(member)
+        except plan_file.PlanError as exc:
+            raise plan_file.PlanError(f"{path}: members[{index}]: {exc}") from None
+    return portfolio, driver
+
+
 def _cmd_apply(args: argparse.Namespace) -> int:
-    """Run a plan on one program (C or IR) and write the object file."""
-    plan, driver = _load_plan_and_driver(args.plan)
-    measurement = driver.apply(plan, driver.prepare(Path(args.input)), Path(args.output))
-    if not measurement.ok:
-        _error(f"{args.input}: {measurement.verdict} ({measurement.detail})")
-        return EXIT_FAILED
+    """Run a plan, or a portfolio per module, on one program (C or IR) and write the object file."""
+    output = Path(args.output)
+    if not output.parent.is_dir():
+        _error(f"-o {args.output}: the directory {output.parent} does not exist")
+        return EXIT_USAGE
+    if args.portfolio:
+        portfolio, driver = _load_portfolio_and_driver(args.portfolio)
+        applied = apply_portfolio(driver, portfolio, Path(args.input), output)
+        measurement = applied.measurement
+        for line in applied.failed_members:
+            print(f"{PROG}: {args.input}: {line}", file=sys.stderr)
+        winner = "the reference pipeline" if applied.member is None else f"member {applied.member}"
+        kept = f", from {winner} (the portfolio has {len(portfolio.members)} member(s) and the reference)"
+    else:
+        plan, driver = _load_plan_and_driver(args.plan)
+        measurement = driver.apply(plan, driver.prepare(Path(args.input)), output)
+        kept = ""
+        if not measurement.ok:
+            _error(f"{args.input}: {measurement.verdict} ({measurement.detail})")
+            return EXIT_FAILED
     ir = "" if measurement.ir_instructions is None else f", {measurement.ir_instructions} IR instructions"
-    print(f"{args.output}: {measurement.text_bytes} bytes of code{ir}")
+    print(f"{args.output}: {measurement.text_bytes} bytes of code{ir}{kept}")
     return EXIT_OK
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    """Evaluate a plan over a local corpus against the reference; a table, or JSON with --json."""
-    plan, driver = _load_plan_and_driver(args.plan)
+    """Evaluate a plan or a portfolio over a local corpus against the reference; a table, or JSON with --json."""
+    if args.portfolio:
+        portfolio, driver = _load_portfolio_and_driver(args.portfolio)
+        toolchain = portfolio.toolchain
+    else:
+        plan, driver = _load_plan_and_driver(args.plan)
+        toolchain = plan.toolchain
     reference = args.reference or driver.references[0]
     if reference not in driver.references:
         known = ", ".join(driver.references)
-        _error(f"--reference: {plan.toolchain} has no reference {reference!r} (known: {known})")
+        _error(f"--reference: {toolchain} has no reference {reference!r} (known: {known})")
         return EXIT_USAGE
     count = len(corpus_programs(Path(args.corpus), driver))
+    store = MeasurementStore.for_driver(driver)
     with tqdm(total=count, unit="program", file=sys.stderr, leave=False, disable=count < PROGRESS_MIN_PROGRAMS) as bar:
 
         def advance(result: ProgramResult) -> None:
             bar.update(1)
 
-        report = evaluate(plan, Path(args.corpus), reference, args.jobs, driver=driver, progress=advance)
+        if args.portfolio:
+            report = evaluate_portfolio(
+                portfolio, Path(args.corpus), reference, args.jobs, driver=driver, progress=advance, store=store
+            )
+        else:
+            report = evaluate(
+                plan, Path(args.corpus), reference, args.jobs, driver=driver, progress=advance, store=store
+            )
     if args.json:
         json.dump(report.as_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -122,16 +176,26 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _print_table(report: EvaluationReport) -> None:
+    portfolio = report.kind == "portfolio"
     width = max([len("program"), *(len(result.program) for result in report.programs)])
-    print(f"{'program':<{width}}  {'reference':>9}  {'plan':>9}  {'ratio':>7}  verdict")
+    print(f"{'program':<{width}}  {'reference':>9}  {'kept' if portfolio else 'plan':>9}  {'ratio':>7}  verdict")
     for result in report.programs:
+        reference_bytes = "-" if result.reference_bytes is None else str(result.reference_bytes)
         plan_bytes = "-" if result.plan_bytes is None else str(result.plan_bytes)
         ratio = "-" if result.ratio is None else f"{result.ratio:.4f}"
         verdict = result.verdict if result.ok or not result.detail else f"{result.verdict} ({result.detail})"
-        print(f"{result.program:<{width}}  {result.reference_bytes:>9}  {plan_bytes:>9}  {ratio:>7}  {verdict}")
+        if portfolio and result.ok:
+            verdict += ": reference" if result.member is None else f": member {result.member}"
+            if result.failed_members:
+                verdict += f" ({result.failed_members} member(s) failed)"
+        print(f"{result.program:<{width}}  {reference_bytes:>9}  {plan_bytes:>9}  {ratio:>7}  {verdict}")
     ok = len(report.programs) - report.failures
     mean = "-" if report.geomean_ratio is None else f"{report.geomean_ratio:.4f}"
     print(f"geometric mean ratio {mean} over {ok} ok programs (reference {report.reference}); {report.failures} failed")
+    if portfolio:
+        wins = report.wins()
+        members = ", ".join(f"member {index} {count}" for index, count in enumerate(wins[1:]))
+        print(f"modules kept from: reference {wins[0]}" + (f", {members}" if members else ""))
 
 
 def _driver_or_usage(toolchain: str) -> Driver | None:
@@ -161,7 +225,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
             seed=args.seed,
             jobs=args.jobs,
             reference=args.reference,
-            cache=cache if isinstance(cache, search.Cache) else None,
+            cache=cache if isinstance(cache, Cache) else None,
             progress=lambda _: bar.update(1),
         )
     if args.per_program:
@@ -170,7 +234,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     else:
         document = {"plan": found.best.plan.to_json(), "summary": found.summary()}
         plans = {"": document["plan"]}
-    if args.output:
+    if args.output and plans:
         _write_plans(Path(args.output), plans, directory=args.per_program)
     if args.json:
         json.dump(document, sys.stdout, indent=2)
@@ -179,6 +243,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
         _print_per_program(document)
     else:
         _print_search(document)
+    if found.interrupted:
+        print(f"{PROG}: interrupted: the plans above are the best found so far", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_OK
 
 
@@ -199,7 +266,13 @@ def _print_search(document: dict[str, Any]) -> None:
         f"{summary['failed_evaluations']} failed; {summary['programs_worse_than_reference']} of "
         f"{len(summary['programs'])} programs worse than the reference)"
     )
+    _print_skipped(summary["skipped"])
     print(json.dumps(document["plan"], indent=2))
+
+
+def _print_skipped(skipped: list[dict[str, str]]) -> None:
+    for entry in skipped:
+        print(f"skipped {entry['program']}: {entry['reason']}")
 
 
 def _print_per_program(document: dict[str, Any]) -> None:
@@ -211,10 +284,13 @@ def _print_per_program(document: dict[str, Any]) -> None:
             f"{entry['program']:<{width}}  {entry['reference_bytes']:>9}  {entry['plan_bytes']:>9}  "
             f"{entry['ratio']:>7.4f}  {plan}"
         )
+    _print_skipped(document["skipped"])
     summary = document["summary"]
+    mean = "-" if summary["geomean_ratio"] is None else f"{summary['geomean_ratio']:.4f}"
     print(
-        f"geometric mean ratio {summary['geomean_ratio']:.4f}; {summary['improved_programs']} programs improved, "
-        f"{summary['programs_worse_than_reference']} worse; {summary['evaluations']} evaluations"
+        f"geometric mean ratio {mean}; {summary['improved_programs']} programs improved, "
+        f"{summary['programs_worse_than_reference']} worse, {summary['skipped_programs']} skipped; "
+        f"{summary['evaluations']} evaluations"
     )
 
 
@@ -566,22 +642,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     apply = commands.add_parser(
         "apply",
-        help="run a plan on one program and write the object file",
+        help="run a plan (or a portfolio) on one program and write the object file",
         description="Compile a C (.c) or LLVM IR (.ll) program with a plan's passes and knobs and write "
-        "the object file; prints its code size. No behavioural check (use evaluate).",
+        "the object file; prints its code size. A plan gets no behavioural check (use evaluate); with "
+        "--portfolio every member and the reference pipeline build the program, each object is verified "
+        "(IR verifier, exported symbols, a differential run where there is a main) and the smallest "
+        "verified one is written (ties: the earlier member, the reference first).",
     )
-    apply.add_argument("--plan", required=True, metavar="PLAN", help="plan file (JSON)")
+    apply_source = apply.add_mutually_exclusive_group(required=True)
+    apply_source.add_argument("--plan", metavar="PLAN", help="plan file (JSON)")
+    apply_source.add_argument(
+        "--portfolio",
+        metavar="FILE",
+        help="portfolio file: build with every member and the reference, verify each, keep the smallest",
+    )
     apply.add_argument("--input", required=True, metavar="FILE", help="program to compile (.c or .ll)")
     apply.add_argument("-o", "--output", required=True, metavar="OUT", help="object file to write")
     apply.set_defaults(func=_cmd_apply)
 
     evaluate_parser = commands.add_parser(
         "evaluate",
-        help="measure a plan against the reference on a local corpus",
+        help="measure a plan or a portfolio against the reference on a local corpus",
         description="Measure a plan on every program of a corpus directory: reference and plan code size, "
-        "the verifier's verdict, and the geometric-mean size ratio. Local only: nothing is sent.",
+        "the verifier's verdict, and the geometric-mean size ratio; with --portfolio, each program's "
+        "smallest verified build among the members and the reference, and which member it came from. "
+        "Local only: nothing is sent.",
     )
-    evaluate_parser.add_argument("--plan", required=True, metavar="PLAN", help="plan file (JSON)")
+    evaluate_source = evaluate_parser.add_mutually_exclusive_group(required=True)
+    evaluate_source.add_argument("--plan", metavar="PLAN", help="plan file (JSON)")
+    evaluate_source.add_argument(
+        "--portfolio", metavar="FILE", help="portfolio file: each program keeps its smallest verified build"
+    )
     evaluate_parser.add_argument(
         "--corpus", required=True, metavar="DIR", help="directory of programs (.c / .ll; .syn for synthetic)"
     )
@@ -663,6 +754,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CorpusError, ToolchainUnavailable) as exc:
         _error(str(exc))
         return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (`| head`): not an error worth a traceback
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -1,4 +1,7 @@
-"""The adapter contract `opm-adapter@1.0.0`: JSON Schemas of the messages an adapter sends, and their producers.
+"""The adapter contract `opm-adapter@1.1.0`: JSON Schemas of the messages an adapter sends, and their producers.
+
+1.1 adds portfolio tasks: a signal may release a candidate's marginal gain over a portfolio
+(`statistic: marginal_log_gain`, with the portfolio's hash as `base`); 1.0 signals remain valid.
 
 Both sides read the schemas from here (the server's `registry.contract_defs` re-exports them), so the
 messages the conformance harness checks are, by construction, the ones the server validates. This
@@ -17,7 +20,7 @@ import jsonschema
 from jsonschema.validators import validator_for
 
 ADAPTER_CONTRACT_NAME = "opm-adapter"
-ADAPTER_CONTRACT_VERSION = "1.0.0"
+ADAPTER_CONTRACT_VERSION = "1.1.0"
 ADAPTER_CONTRACT = f"{ADAPTER_CONTRACT_NAME}@{ADAPTER_CONTRACT_VERSION}"
 
 _NAME = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "maxLength": 100}
@@ -63,7 +66,10 @@ SIGNAL_SCHEMA: dict[str, Any] = {
             },
         },
         "verifier_report": {"type": "object"},
+        "statistic": {"enum": ["clipped_gain", "marginal_log_gain"]},
+        "base": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
     },
+    "dependentRequired": {"statistic": ["base"], "base": ["statistic"]},
 }
 
 ADAPTER_CONTRACT_SCHEMAS: dict[str, dict[str, Any]] = {"manifest": MANIFEST_SCHEMA, "signal": SIGNAL_SCHEMA}

@@ -95,6 +95,8 @@ LLVM_KNOBS: dict[str, dict[str, KnobSpec]] = {
         "unroll-threshold": KnobSpec(int, 0, 100_000, description="loop unrolling cost threshold"),
         "jump-threading-threshold": KnobSpec(int, 0, 1_000, description="max block size jump threading copies"),
         "phi-node-folding-threshold": KnobSpec(int, 0, 1_000, description="phi folding budget in simplifycfg"),
+        "disable-lftr": KnobSpec(bool, description="keep loop exit tests as written (no linear function test replace)"),
+        "indvars-widen-indvars": KnobSpec(bool, description="widen narrow induction variables (default true)"),
     },
     "llc": {
         "enable-machine-outliner": KnobSpec(
@@ -112,6 +114,9 @@ LLVM_KNOBS: dict[str, dict[str, KnobSpec]] = {
             str, choices=("default", "size", "speed"), description="how live-range splitting places spill code"
         ),
         "terminal-rule": KnobSpec(bool, description="coalesce copies into terminal instructions"),
+        "disable-lsr": KnobSpec(bool, description="skip loop strength reduction in code generation"),
+        "disable-machine-licm": KnobSpec(bool, description="skip machine loop-invariant code motion"),
+        "disable-machine-sink": KnobSpec(bool, description="skip machine instruction sinking"),
     },
 }
 

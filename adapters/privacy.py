@@ -1,9 +1,11 @@
 """The participant side of differential privacy (DESIGN.md §4): clip, release, and keep our own spend record.
 
-The unit of privacy is one program. Each program's gain over the reference is clipped to [-c, c] (a failure
-counts as -c), the corpus mean is released with Gaussian noise of standard deviation m * 2c / n drawn by OpenDP
-(floating-point safe; never numpy or `random`), and every release costs rho = 1 / (2 m^2) under zCDP. The
-adapter keeps its own record of what it spent so that a compromised server cannot drain the budget silently.
+The unit of privacy is one program. A plan's gain over the reference is clipped to [-c, c] per program (a
+failure counts as -c); a candidate's marginal gain over a portfolio is a log ratio clipped to [0, c]. The
+corpus mean is released with Gaussian noise of standard deviation m times its sensitivity (2c / n and c / n)
+drawn by OpenDP (floating-point safe; never numpy or `random`), and every release costs rho = 1 / (2 m^2)
+under zCDP. The adapter keeps its own record of what it spent so that a compromised server cannot drain the
+budget silently.
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ from opendp.mod import OpenDPException
 NANO = 1_000_000_000
 GAUSSIAN = "gaussian"
 SIGNAL_KEYS = frozenset({"task", "value", "n", "mechanism", "parameters"})
+MARGINAL_SIGNAL_KEYS = SIGNAL_KEYS | {"statistic", "base"}
+CLIPPED_GAIN = "clipped_gain"
+"""A plan against the reference: r_p = clip((ref - plan) / ref, -c, c), range width 2c."""
+MARGINAL_LOG_GAIN = "marginal_log_gain"
+"""A candidate against a portfolio: g_p = clip(log size_S - log size_{S+q}, 0, c), range width c."""
+RANGE_WIDTH = {CLIPPED_GAIN: 2, MARGINAL_LOG_GAIN: 1}
+"""Each statistic's range in units of the clip bound c: the sensitivity of the mean is width * c / n."""
 RECORD_VERSION = 1
 # OpenDP's privacy map rounds conservatively, so it may exceed 1 / (2 m^2) by a few ulps; anything more means
 # the mechanism we built is not the one we charged for.
@@ -80,6 +89,21 @@ def clipped_gain(reference_size: int, plan_size: int | None, clip: float) -> flo
     exact_bound = Fraction(bound)
     gain = Fraction(reference - plan, reference)
     return float(max(-exact_bound, min(exact_bound, gain)))
+
+
+def marginal_gain(base_size: int | None, with_candidate_size: int | None, clip: float) -> float:
+    """g_p = clip(log size_S - log size_{S+q}, 0, c) for one module: what adding candidate q to portfolio S
+    saves there, as a log ratio. `base_size` is the smallest verified size among S's members and the
+    reference; `with_candidate_size` the same with q (None or 0 when nothing verified or there is no code:
+    gain 0). Never negative: S + q keeps S's object when q's is not smaller."""
+    bound = _check_clip(clip)
+    if base_size is None or with_candidate_size is None:
+        return 0.0
+    base = _check_size("base size", base_size, minimum=0)
+    candidate = _check_size("size with the candidate", with_candidate_size, minimum=0)
+    if base == 0 or candidate == 0 or candidate >= base:
+        return 0.0
+    return min(bound, math.log(base) - math.log(candidate))
 
 
 # --- Accounting -----------------------------------------------------------------------------------------------
@@ -154,6 +178,7 @@ class Release:
     n: int
     parameters: Mapping[str, float]
     mechanism: str = GAUSSIAN
+    statistic: str = CLIPPED_GAIN
 
     def __post_init__(self) -> None:
         # Frozen all the way down: a release's parameters must not change after it was drawn.
@@ -167,18 +192,23 @@ class Release:
     def rho_nano(self) -> int:
         return rho_nano(self.parameters["noise_multiplier"])
 
-    def to_signal_body(self, task_id: int | str) -> dict[str, Any]:
-        """The body the adapter signs and sends: the noised statistic and public parameters, nothing else."""
-        return {
+    def to_signal_body(self, task_id: int | str, base: str | None = None) -> dict[str, Any]:
+        """The body the adapter signs and sends: the noised statistic and public parameters, nothing else.
+        A marginal gain names its statistic and the portfolio it was measured against (`base`, its hash)."""
+        body: dict[str, Any] = {
             "task": task_id,
             "value": self.value,
             "n": self.n,
             "mechanism": self.mechanism,
             "parameters": dict(self.parameters),
         }
+        if self.statistic != CLIPPED_GAIN:
+            body["statistic"] = self.statistic
+            body["base"] = base
+        return body
 
 
-def _check_gains(gains: Sequence[float], bound: float) -> list[float]:
+def _check_gains(gains: Sequence[float], bound: float, lower: float) -> list[float]:
     if isinstance(gains, str | bytes) or not isinstance(gains, Sequence):
         raise PrivacyError(f"gains must be a sequence of numbers, got {type(gains).__name__}")
     if len(gains) < 1:
@@ -190,8 +220,8 @@ def _check_gains(gains: Sequence[float], bound: float) -> list[float]:
         value = float(gain)
         if not math.isfinite(value):
             raise PrivacyError(f"gain #{index} must be finite, got {gain!r}")
-        if not -bound <= value <= bound:
-            raise PrivacyError(f"gain #{index} = {value!r} lies outside [-{bound}, {bound}]: clip it first")
+        if not lower <= value <= bound:
+            raise PrivacyError(f"gain #{index} = {value!r} lies outside [{lower}, {bound}]: clip it first")
         checked.append(value)
     return checked
 
@@ -203,19 +233,23 @@ def _gaussian_measurement(scale: float) -> dp.Measurement:
     return dp.m.make_gaussian(*space, scale=scale)
 
 
-def release(gains: Sequence[float], *, clip: float, noise_multiplier: float) -> Release:
-    """The clipped mean of n per-program gains plus Gaussian noise of std m * 2c / n (replace-one sensitivity).
+def release(gains: Sequence[float], *, clip: float, noise_multiplier: float, statistic: str = CLIPPED_GAIN) -> Release:
+    """The mean of n per-program gains plus Gaussian noise of std m * width * c / n, the mean's replace-one
+    sensitivity: width 2 for clipped gains in [-c, c], 1 for marginal gains in [0, c].
 
     Raises PrivacyError for unclipped or non-finite gains, or if OpenDP certifies a higher cost than we charge.
     """
     bound = _check_clip(clip)
     m = _check_noise_multiplier(noise_multiplier)
-    values = _check_gains(gains, bound)
+    if statistic not in RANGE_WIDTH:
+        raise PrivacyError(f"unknown statistic {statistic!r} (known: {', '.join(sorted(RANGE_WIDTH))})")
+    lower = bound - RANGE_WIDTH[statistic] * bound
+    values = _check_gains(gains, bound, lower)
     n = len(values)
-    sensitivity = 2.0 * bound / n
+    sensitivity = RANGE_WIDTH[statistic] * bound / n
     std = m * sensitivity
-    # fsum is correctly rounded; the clamp keeps a last-ulp rounding from leaving [-c, c].
-    mean = min(bound, max(-bound, math.fsum(values) / n))
+    # fsum is correctly rounded; the clamp keeps a last-ulp rounding from leaving the range.
+    mean = min(bound, max(lower, math.fsum(values) / n))
     try:
         measurement = _gaussian_measurement(std)
         certified = measurement.map(sensitivity)
@@ -227,7 +261,7 @@ def release(gains: Sequence[float], *, clip: float, noise_multiplier: float) -> 
     if not math.isfinite(value):
         raise PrivacyError(f"the noised value is not finite (std {std!r}); lower the noise multiplier")
     parameters = {"noise_multiplier": m, "clip_bound": bound, "std": std, "sensitivity": sensitivity}
-    return Release(value=value, n=n, parameters=parameters)
+    return Release(value=value, n=n, parameters=parameters, statistic=statistic)
 
 
 # --- The local spend record -----------------------------------------------------------------------------------

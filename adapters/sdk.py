@@ -119,10 +119,14 @@ class Task:
     noise_multiplier: float
     clip_bound: float
     lease_expires_at: str
+    base: dict[str, Any] | None = None
+    """A portfolio task: the portfolio S the plan (candidate q) would join; None for a plan against the reference."""
+    base_hash: str | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Task:
         try:
+            base = data.get("base")
             return cls(
                 id=int(data["id"]),
                 problem=str(data["problem"]),
@@ -131,6 +135,8 @@ class Task:
                 noise_multiplier=float(data["noise_multiplier"]),
                 clip_bound=float(data["clip_bound"]),
                 lease_expires_at=str(data["lease_expires_at"]),
+                base=None if base is None else dict(base),
+                base_hash=None if base is None else str(data["base_hash"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ApiError(BAD_RESPONSE, 200, f"a leased task is malformed: {exc!r}") from None

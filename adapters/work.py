@@ -23,12 +23,31 @@ from typing import Any
 import rfc8785
 
 from adapters.drivers import CorpusError, Driver, get_driver
-from adapters.evaluate import EvaluationReport, corpus_programs, evaluate
+from adapters.evaluate import (
+    NO_REFERENCE,
+    EvaluationReport,
+    ProgramResult,
+    corpus_programs,
+    evaluate,
+    evaluate_portfolio,
+)
 from adapters.keyfile import DeploymentKey, LogPin, ProblemRecord
 from adapters.ledger.checkpoint import Checkpoint
 from adapters.ledger.note import Verifier
+from adapters.measurements import MeasurementStore
 from adapters.plan import Plan, PlanError
-from adapters.privacy import LocalBudgetExceeded, PrivacyError, SpendRecord, clipped_gain, release, rho_nano
+from adapters.portfolio import Portfolio, best_size
+from adapters.privacy import (
+    CLIPPED_GAIN,
+    MARGINAL_LOG_GAIN,
+    LocalBudgetExceeded,
+    PrivacyError,
+    SpendRecord,
+    clipped_gain,
+    marginal_gain,
+    release,
+    rho_nano,
+)
 from adapters.sdk import LEDGER_EMPTY, ApiError, LogVerificationError, MarketClient, Task
 from adapters.toolchains import ToolchainUnavailable
 
@@ -351,15 +370,21 @@ class WorkLoop:
             plan = Plan.from_json(task.plan)
             driver = self._driver(plan.toolchain)
             driver.check_plan(plan)
+            base = None if task.base is None else Portfolio.from_json(task.base)
+            for member in base.members if base is not None else ():
+                driver.check_plan(member)
         except (PlanError, KeyError) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
             self._report_failure(task, f"{INVALID_PLAN}: {message}")
+            return
+        if base is not None and (base.content_hash() != task.base_hash or base.toolchain != plan.toolchain):
+            self._report_failure(task, PLAN_HASH_MISMATCH)
             return
         self._charge_locally(task)
         interval = self.options.heartbeat_seconds or max(5.0, self.options.lease_seconds / 3)
         with _Heartbeat(self.client, task, self.options.lease_seconds, interval, self.log) as heartbeat:
             try:
-                report = self._evaluate(plan, driver)
+                report = self._evaluate(plan, driver, base)
             except CorpusError as exc:
                 self.log(f"task {task.id}: {exc}")  # names a file: stays local
                 self._report_failure(task, CORPUS_ERROR)
@@ -379,7 +404,7 @@ class WorkLoop:
             return
         if heartbeat.lost is not None:
             return
-        self._release_and_submit(task, report)
+        self._release_and_submit(task, report, base)
 
     def _charge_locally(self, task: Task) -> None:
         """Charge our own record before any work: the server charged at lease, and we refuse what our own
@@ -395,16 +420,31 @@ class WorkLoop:
             self._report_failure(task, LOCAL_RECORD_ERROR)
             raise WorkStopped(str(exc)) from None
 
-    def _evaluate(self, plan: Plan, driver: Driver) -> EvaluationReport | None:
-        """Evaluate in a worker thread so that a stop request is answered at once; None if interrupted."""
+    def _evaluate(self, plan: Plan, driver: Driver, base: Portfolio | None) -> EvaluationReport | None:
+        """Evaluate in a worker thread so that a stop request is answered at once; None if interrupted.
+
+        A portfolio task evaluates S + q per module; measurements are kept in the driver's cache, so the
+        members of S are built once for all the tasks that ask about S."""
         outcome: dict[str, Any] = {}
         finished = threading.Event()
+        store = MeasurementStore.for_driver(driver)
+        options = self.options
 
         def work() -> None:
             try:
-                outcome["report"] = evaluate(
-                    plan, self.options.corpus, self.options.reference, self.options.jobs, driver=driver
-                )
+                if base is None:
+                    outcome["report"] = evaluate(
+                        plan, options.corpus, options.reference, options.jobs, driver=driver, store=store
+                    )
+                else:
+                    outcome["report"] = evaluate_portfolio(
+                        base.with_member(plan),
+                        options.corpus,
+                        options.reference,
+                        options.jobs,
+                        driver=driver,
+                        store=store,
+                    )
             except BaseException as exc:  # handed to the main thread
                 outcome["error"] = exc
             finally:
@@ -418,22 +458,20 @@ class WorkLoop:
             raise outcome["error"]
         return outcome["report"]
 
-    def _release_and_submit(self, task: Task, report: EvaluationReport) -> None:
-        gains = [
-            clipped_gain(result.reference_bytes, result.plan_bytes if result.ok else None, task.clip_bound)
-            for result in report.programs
-        ]
+    def _release_and_submit(self, task: Task, report: EvaluationReport, base: Portfolio | None) -> None:
+        statistic = CLIPPED_GAIN if base is None else MARGINAL_LOG_GAIN
+        gains = [_gain(result, task, statistic, report.members) for result in report.programs]
         record = self.key.problems.get(task.problem)
         if record is not None and record.corpus_size != len(gains):
             self._report_failure(task, CORPUS_CHANGED)
             raise WorkStopped(f"the corpus now has {len(gains)} programs, registered n = {record.corpus_size}")
         try:
-            released = release(gains, clip=task.clip_bound, noise_multiplier=task.noise_multiplier)
+            released = release(gains, clip=task.clip_bound, noise_multiplier=task.noise_multiplier, statistic=statistic)
         except PrivacyError as exc:
             self.log(f"task {task.id}: {exc}")
             self._report_failure(task, RELEASE_ERROR)
             return
-        body = rfc8785.dumps(released.to_signal_body(task.id))
+        body = rfc8785.dumps(released.to_signal_body(task.id, task.base_hash))
         try:
             receipt = self.client.submit_signal(body, self.key.signing_key)
         except ApiError as exc:
@@ -468,6 +506,20 @@ class WorkLoop:
             if exc.code in LEASE_LOST:
                 return  # already finished or expired: nothing is left leased
             self.log(f"task {task.id}: could not report the failure ({exc}); the lease will expire on the server")
+
+
+def _gain(result: ProgramResult, task: Task, statistic: str, members: int) -> float:
+    """One program's clipped statistic. A program without a working reference counts 0 (neither the plan
+    nor the reference can build it). For a portfolio task the candidate is the last member of S + q; when
+    it was already in S (or is the reference), S + q is S and every gain is 0."""
+    if result.verdict == NO_REFERENCE or not result.reference_bytes:
+        return 0.0
+    if statistic == CLIPPED_GAIN:
+        return clipped_gain(result.reference_bytes, result.plan_bytes if result.ok else None, task.clip_bound)
+    candidates = result.candidate_bytes
+    if len(candidates) != members + 1 or task.base is None or members == len(task.base.get("members", [])):
+        return 0.0  # q added nothing to S's member list
+    return marginal_gain(best_size(candidates[:-1]), best_size(candidates), task.clip_bound)
 
 
 __all__ = [

@@ -55,7 +55,7 @@ def work_items(worker: int, count: int) -> list[tuple[Path, Any]]:
     stream = search.SeededStream(f"throughput-{worker}", "plans")
     items, seen = [], set()
     while len(items) < count:
-        plan = search._sample(space, stream)
+        plan = search.sample(space, stream)
         program = programs[stream.below(len(programs))]
         if (program, plan) not in seen:
             seen.add((program, plan))

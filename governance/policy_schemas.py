@@ -59,11 +59,35 @@ POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
                 "exclusiveMinimum": 0,
                 "description": "Beyond this a signal is too noisy to be worth its cost (default 40).",
             },
+            "portfolio_size": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 64,
+                "description": "K: the most plans a problem class's portfolio may hold (default 8).",
+            },
+            "pool_budget": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 100000,
+                "description": "Portfolio rounds: plans evaluated per public program by the free per-program "
+                "search that fills the candidate pool (default 40).",
+            },
+            "pool_strategy": {
+                "enum": ["random", "greedy", "evolutionary", "local"],
+                "description": "Portfolio rounds: the per-program search's strategy (default local).",
+            },
         },
     },
 }
 
-ORCHESTRATION_DEFAULTS: dict[str, Any] = {"shortlist_size": 4, "public_budget": 40, "max_noise_multiplier": 40.0}
+ORCHESTRATION_DEFAULTS: dict[str, Any] = {
+    "shortlist_size": 4,
+    "public_budget": 40,
+    "max_noise_multiplier": 40.0,
+    "portfolio_size": 8,
+    "pool_budget": 40,
+    "pool_strategy": "local",
+}
 
 DEFAULT_DOCUMENTS: dict[str, dict[str, Any]] = {
     "governance": {"quorum": 3, "threshold": {"numerator": 2, "denominator": 3}, "deadline_days": 7},

@@ -15,6 +15,9 @@ from .models import (
     PerformanceSignal,
     Plan,
     PlanDelta,
+    Portfolio,
+    PortfolioDelta,
+    PortfolioMember,
     PrivacyBudget,
     PrivacyCharge,
     SearchRound,
@@ -116,6 +119,34 @@ class PlanAdmin(admin.ModelAdmin):
 
 @admin.register(PlanDelta)
 class PlanDeltaAdmin(ReadOnlyModelAdmin):
+    list_display = ["problem_class", "sequence", "parent", "child", "promoted_at"]
+    list_filter = ["problem_class"]
+    search_fields = ["problem_class", "child__content_hash"]
+
+
+class PortfolioMemberInline(admin.TabularInline):
+    model = PortfolioMember
+    fields = ["position", "plan"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Portfolio)
+class PortfolioAdmin(ReadOnlyModelAdmin):
+    """Portfolios are content-addressed and made by promotions: read-only, members shown in order."""
+
+    list_display = ["content_hash", "toolchain", "created_at"]
+    list_filter = ["toolchain"]
+    search_fields = ["content_hash"]
+    inlines = [PortfolioMemberInline]
+
+
+@admin.register(PortfolioDelta)
+class PortfolioDeltaAdmin(ReadOnlyModelAdmin):
     list_display = ["problem_class", "sequence", "parent", "child", "promoted_at"]
     list_filter = ["problem_class"]
     search_fields = ["problem_class", "child__content_hash"]

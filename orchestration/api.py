@@ -26,7 +26,7 @@ from opm_site.openapi import problems
 from opm_site.pagination import ListPagination
 from opm_site.throttling import DeploymentRateThrottle, PublicRateThrottle
 from orchestration import selectors, services
-from orchestration.models import AdapterDeployment, EvaluationTask, LocalProblem, Participant, Plan
+from orchestration.models import AdapterDeployment, EvaluationTask, LocalProblem, Participant, Plan, Portfolio
 from registry.models import AdapterRelease
 
 
@@ -176,6 +176,7 @@ class ProblemsView(DeploymentListView):
 class TaskListOutput(serializers.ModelSerializer):
     problem = serializers.CharField(source="local_problem.handle")
     plan_hash = serializers.CharField(source="plan.content_hash")
+    base_hash = serializers.CharField(source="base.content_hash", allow_null=True, default=None)
 
     class Meta:
         model = EvaluationTask
@@ -183,6 +184,7 @@ class TaskListOutput(serializers.ModelSerializer):
             "id",
             "problem",
             "plan_hash",
+            "base_hash",
             "state",
             "noise_multiplier",
             "clip_bound",
@@ -209,7 +211,9 @@ class TasksView(DeploymentListView):
 
     def owned(self, deployment: AdapterDeployment):
         return (
-            EvaluationTask.objects.filter(deployment=deployment).select_related("local_problem", "plan").order_by("-id")
+            EvaluationTask.objects.filter(deployment=deployment)
+            .select_related("local_problem", "plan", "base")
+            .order_by("-id")
         )
 
 
@@ -221,8 +225,14 @@ class LeaseInput(serializers.Serializer):
 class TaskOutput(serializers.Serializer):
     id = serializers.IntegerField()
     problem = serializers.CharField(help_text="The handle of the local problem to evaluate on.")
-    plan = serializers.JSONField(help_text="The plan file (DESIGN.md §7).")
+    plan = serializers.JSONField(help_text="The plan file (docs/design.md §7); for a portfolio task, the candidate.")
     plan_hash = serializers.CharField()
+    base = serializers.JSONField(
+        allow_null=True,
+        help_text="A portfolio task: the portfolio file the plan would join (its marginal gain is asked for); "
+        "null: the plan's gain over the reference.",
+    )
+    base_hash = serializers.CharField(allow_null=True, help_text="Content hash of `base`, or null.")
     noise_multiplier = serializers.FloatField()
     clip_bound = serializers.FloatField()
     lease_expires_at = serializers.DateTimeField()
@@ -238,6 +248,8 @@ def _task_out(task: EvaluationTask) -> dict:
         "problem": task.local_problem.handle,
         "plan": task.plan.body,
         "plan_hash": task.plan.content_hash,
+        "base": task.base.body if task.base else None,
+        "base_hash": task.base.content_hash if task.base else None,
         "noise_multiplier": task.noise_multiplier,
         "clip_bound": task.clip_bound,
         "lease_expires_at": task.lease_expires_at.isoformat(),
@@ -543,3 +555,65 @@ class DeltasView(PublicPlansView):
             for d in selectors.plan_deltas_since(problem_class=problem_class, since=since)
         ]
         return Response(DeltasOutput({"problem_class": problem_class, "version": current, "deltas": deltas}).data)
+
+
+# --- portfolios and their delta-sync: public too ----------------------------------------------------------
+
+
+class PortfolioOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Portfolio
+        fields = ["id", "toolchain", "content_hash", "body", "created_at"]
+
+
+class PortfolioView(PublicPlansView):
+    """A portfolio by id or by its content hash (SHA-256 of its RFC 8785 body `{toolchain, members}`)."""
+
+    @extend_schema(responses={200: PortfolioOutput, **problems(404)})
+    def get(self, request: Request, ref: str) -> Response:
+        portfolio = selectors.portfolio_by_ref(ref=ref)
+        if portfolio is None:
+            raise OpmError(ErrorCode.NOT_FOUND, f"no portfolio {ref!r}", status=404)
+        return Response(PortfolioOutput(portfolio).data)
+
+
+class PortfolioDeltaOutput(DeltaOutput):
+    sequence = serializers.IntegerField(help_text="The portfolio version this delta produces.")
+    parent = serializers.CharField(help_text="Content hash of the portfolio it applies to.")
+    child = serializers.CharField(help_text="Content hash of the portfolio it produces.")
+    ops = serializers.JSONField(help_text="add (position, plan body) / remove (plan hash) ops, in order.")
+
+
+class PortfolioDeltasOutput(serializers.Serializer):
+    problem_class = serializers.CharField()
+    version = serializers.IntegerField(help_text="The class's current portfolio version (0: the empty portfolio).")
+    deltas = PortfolioDeltaOutput(many=True)
+
+
+class PortfolioDeltasView(PublicPlansView):
+    """Delta-sync of portfolios: the deltas from version `since` to the class's current portfolio."""
+
+    @extend_schema(parameters=[DeltasInput], responses={200: PortfolioDeltasOutput, **problems(400)})
+    def get(self, request: Request) -> Response:
+        data = DeltasInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        problem_class, since = data.validated_data["problem_class"], data.validated_data["since"]
+        latest = selectors.portfolio_latest_delta(problem_class=problem_class)
+        current = latest.sequence if latest else 0
+        if since > current:
+            raise OpmError(
+                ErrorCode.INVALID_RANGE, f"{problem_class}'s portfolio is at version {current}; no version {since}"
+            )
+        deltas = [
+            {
+                "sequence": d.sequence,
+                "parent": d.parent.content_hash,
+                "child": d.child.content_hash,
+                "ops": d.ops,
+                "round": d.round_id,
+                "promoted_at": d.promoted_at,
+            }
+            for d in selectors.portfolio_deltas_since(problem_class=problem_class, since=since)
+        ]
+        document = {"problem_class": problem_class, "version": current, "deltas": deltas}
+        return Response(PortfolioDeltasOutput(document).data)

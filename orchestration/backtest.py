@@ -27,6 +27,7 @@ from adapters import delta as plan_delta
 from adapters.ledger.export import ENTRIES_FILE, ExportReport, verify_export
 from adapters.ledger.note import NoteError, Signer, Verifier, open_note, sign_note
 from adapters.plan import Plan, PlanError, reference_plan
+from adapters.portfolio import Portfolio, PortfolioDelta, apply_delta
 from adapters.search import Evaluation
 from orchestration import decisions
 
@@ -66,6 +67,9 @@ class _Round:
     promotion: tuple[int, dict[str, Any]] | None = None
     tried: set[str] = dataclasses.field(default_factory=set)
     """Plans dispatched by earlier rounds from the same incumbent (the shortlist leaves them out)."""
+    kind: str = "plan"
+    """`plan`, or `portfolio`: then `incumbent` is the portfolio the round seeks a member for."""
+    privacy: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +120,7 @@ def replay(directory: str | Path, progress: Callable[[int], None] | None = None)
 def _replay(entries: Iterator[dict[str, Any]], made: list[dict[str, Any]]) -> None:
     keys: dict[str, bytes] = {}  # "deployment:<id>" -> its Ed25519 public key at this point of history
     current: dict[str, tuple[int, str, dict[str, Any]]] = {}  # class -> (version, hash, body)
+    portfolios: dict[str, tuple[int, str, dict[str, Any]]] = {}  # class -> (version, hash, body)
     rounds: dict[int, _Round] = {}
     for entry in entries:
         index, kind, payload = entry["index"], entry["kind"], entry["payload"]
@@ -124,25 +129,32 @@ def _replay(entries: Iterator[dict[str, Any]], made: list[dict[str, Any]]) -> No
         elif kind == "deployment.key_rotated" and "public_key" in payload:
             keys[entry["subject"]] = bytes.fromhex(payload["public_key"])
         elif kind == "round.started":
-            started = _started(index, payload, current)
+            if payload.get("kind") == "portfolio":
+                started = _portfolio_started(index, payload, portfolios)
+            else:
+                started = _started(index, payload, current)
             started.tried = {
                 plan
                 for earlier in rounds.values()
-                if (earlier.problem_class, earlier.incumbent) == (started.problem_class, started.incumbent)
+                if (earlier.kind, earlier.problem_class, earlier.incumbent)
+                == (started.kind, started.problem_class, started.incumbent)
                 for plans in earlier.dispatched.values()
                 for plan in plans
             }
             rounds[payload["round"]] = started
         elif kind == "round.shortlisted":
             _shortlisted(index, payload, _round_of(rounds, payload, index))
+        elif kind == "round.pooled":
+            _pooled(index, payload, _round_of(rounds, payload, index))
         elif kind == "round.dispatched":
             _dispatched(index, payload, _round_of(rounds, payload, index))
         elif kind == "signal.accepted" and payload.get("round") is not None:
             _signal(index, entry, keys, _round_of(rounds, payload, index))
-        elif kind == "plan.promoted":
+        elif kind in ("plan.promoted", "portfolio.promoted"):
             _round_of(rounds, payload, index).promotion = (index, payload)
         elif kind == "round.finished":
-            made.append(_finished(index, payload, _round_of(rounds, payload, index), current))
+            state = _round_of(rounds, payload, index)
+            made.append(_finished(index, payload, state, portfolios if state.kind == "portfolio" else current))
 
 
 def _round_of(rounds: dict[int, _Round], payload: dict[str, Any], index: int) -> _Round:
@@ -225,9 +237,70 @@ def _shortlisted(index: int, payload: dict[str, Any], state: _Round) -> None:
     state.shortlist = short
 
 
+def _portfolio_started(
+    index: int, payload: dict[str, Any], portfolios: dict[str, tuple[int, str, dict[str, Any]]]
+) -> _Round:
+    problem_class = payload["problem_class"]
+    if problem_class not in portfolios:
+        empty = Portfolio(problem_class.split("/", 1)[0], ())
+        portfolios[problem_class] = (0, empty.content_hash(), empty.to_json())
+    version_, portfolio_hash, _ = portfolios[problem_class]
+    base = payload["base"]
+    if (base["version"], base["hash"]) != (version_, portfolio_hash):
+        raise Divergence(
+            index,
+            f"round {payload['round']} seeks a member for {problem_class}'s portfolio v{base['version']}, "
+            f"but the replayed history is at v{version_} ({portfolio_hash[:12]})",
+        )
+    return _Round(
+        number=payload["round"],
+        problem_class=problem_class,
+        strategy=payload["strategy"],
+        seed=payload["seed"],
+        incumbent=portfolio_hash,
+        incumbent_body=base["body"],
+        space=payload["space"],
+        policy=payload["policy"]["orchestration"]["document"],
+        kind="portfolio",
+        privacy=payload["policy"]["privacy"]["document"],
+    )
+
+
+def _pooled(index: int, payload: dict[str, Any], state: _Round) -> None:
+    """Recompute the public marginal gains and the shortlist from the recorded public sizes. The pool itself
+    comes from a per-program search anyone can run again with the toolchain (seed and space are recorded);
+    the replay, having no toolchain, takes its sizes as recorded and checks what was decided from them."""
+    members = [_plan_hash(member, index) for member in state.incumbent_body["members"]]
+    if sorted(payload["base_sizes"]) != sorted(members):
+        raise Divergence(index, f"round {state.number}: the pool's sizes do not cover the portfolio's members")
+    sizes: dict[str, list[int | None]] = {}
+    for item in payload["candidates"]:
+        if _plan_hash(item["body"], index) != item["hash"]:
+            raise Divergence(index, f"round {state.number}: a pool plan's body does not match its hash")
+        if item["hash"] in members:
+            raise Divergence(index, f"round {state.number}: the pool holds a member of the portfolio")
+        state.bodies[item["hash"]] = item["body"]
+        sizes[item["hash"]] = item["sizes"]
+    clip = state.privacy["clip_bound"]
+    gains = decisions.public_marginal_gains(
+        payload["reference"], [payload["base_sizes"][member] for member in members], sizes, clip
+    )
+    if gains != payload["gains"]:
+        raise Divergence(index, f"round {state.number}: the public marginal gains differ from the recorded ones")
+    short = decisions.portfolio_shortlist(gains, state.policy["shortlist_size"], state.tried)
+    if short != payload["shortlist"]:
+        raise Divergence(index, f"round {state.number}: the shortlist differs from the recorded one")
+    state.shortlist = short
+
+
 def _dispatched(index: int, payload: dict[str, Any], state: _Round) -> None:
     phase, plans = payload["phase"], payload["plans"]
-    if phase == "selection":
+    if state.kind == "portfolio" and payload.get("base") != state.incumbent:
+        raise Divergence(index, f"round {state.number}: tasks were asked against another portfolio")
+    if phase == "selection" and state.kind == "portfolio":
+        if not plans or plans != state.shortlist[: len(plans)]:
+            raise Divergence(index, f"round {state.number}: selection dispatched plans other than the shortlist's best")
+    elif phase == "selection":
         chosen = plans[:-1] if plans and plans[-1] == state.incumbent else plans
         if not chosen or chosen != state.shortlist[: len(chosen)]:
             raise Divergence(index, f"round {state.number}: selection dispatched plans other than the shortlist's best")
@@ -254,12 +327,16 @@ def _signal(index: int, entry: dict[str, Any], keys: dict[str, bytes], state: _R
         raise Divergence(
             index, f"the signal for task {payload['task']} does not verify with its deployment's key"
         ) from None
+    marginal = body.get("statistic") == "marginal_log_gain"
+    if marginal != (state.kind == "portfolio") or (marginal and body.get("base") != state.incumbent):
+        raise Divergence(index, f"the signal for task {payload['task']} does not measure what its round asked")
     observation = decisions.Observation(
         participant=payload["participant"],
         value=body["value"],
         corpus_size=body["n"],
         noise_multiplier=body["parameters"]["noise_multiplier"],
         clip_bound=body["parameters"]["clip_bound"],
+        width=1 if marginal else 2,
     )
     state.observations.setdefault((payload["phase"], payload["plan_hash"]), []).append(observation)
     state.evidence.append(index)
@@ -290,6 +367,8 @@ def _finished(
         winner = _winner(state, selection)
         confirmed = _estimates(state, "confirmation")
         base = confirmed.get(state.incumbent) if state.incumbent in state.dispatched["confirmation"] else None
+        if state.kind == "portfolio":
+            base = None  # a marginal gain is already measured against the portfolio
         decision = decisions.promotion_decision(confirmed.get(winner), base, state.policy)
         if payload["decision"] is None or decision.to_json() != payload["decision"]:
             recorded = payload["decision"] and payload["decision"]["promote"]
@@ -304,10 +383,11 @@ def _finished(
         raise Divergence(index, f"round {state.number}: a decision was recorded without a confirmation phase")
     promoted = None
     if decision is not None and decision.promote:
-        promoted = _apply_promotion(index, state, winner, current)
+        apply_promotion = _apply_member_promotion if state.kind == "portfolio" else _apply_promotion
+        promoted = apply_promotion(index, state, winner, current)
     elif state.promotion is not None:
         raise Divergence(state.promotion[0], f"round {state.number}: a promotion the rule does not support")
-    return {
+    made = {
         "round": state.number,
         "problem_class": state.problem_class,
         "strategy": state.strategy,
@@ -318,6 +398,9 @@ def _finished(
         "decision": decision.to_json() if decision else None,
         "promoted": promoted,
     }
+    if state.kind == "portfolio":  # plan rounds' decisions keep the shape (and digest) they always had
+        made["kind"] = state.kind
+    return made
 
 
 def _apply_promotion(
@@ -341,6 +424,30 @@ def _apply_promotion(
     except (plan_delta.DeltaError, PlanError) as exc:
         raise Divergence(at, f"round {state.number}: the promoted delta does not apply: {exc}") from None
     current[state.problem_class] = (version_ + 1, child.content_hash(), child.to_json())
+    return {"version": version_ + 1, "child": child.content_hash(), "ops": promotion["ops"]}
+
+
+def _apply_member_promotion(
+    index: int, state: _Round, winner: str | None, portfolios: dict[str, tuple[int, str, dict[str, Any]]]
+) -> dict[str, Any]:
+    if state.promotion is None:
+        raise Divergence(index, f"round {state.number}: the rule adds {str(winner)[:12]}, the ledger has no promotion")
+    at, promotion = state.promotion
+    version_, parent_hash, parent_body = portfolios[state.problem_class]
+    expected = (version_ + 1, parent_hash, winner)
+    if (promotion["version"], promotion["parent"], promotion["member"]) != expected:
+        raise Divergence(at, f"round {state.number}: the promotion does not add the winner to v{version_}")
+    if sorted(promotion["evidence"]) != sorted(state.evidence):
+        raise Divergence(at, f"round {state.number}: the promotion cites other signals than the round's")
+    try:
+        parent = Portfolio.from_json(parent_body)
+        delta = PortfolioDelta.from_json({"parent": parent_hash, "child": promotion["child"], "ops": promotion["ops"]})
+        child = apply_delta(delta, parent)
+    except (plan_delta.DeltaError, PlanError) as exc:
+        raise Divergence(at, f"round {state.number}: the promoted delta does not apply: {exc}") from None
+    if child != parent.with_member(Plan.from_json(state.bodies[str(winner)])):
+        raise Divergence(at, f"round {state.number}: the promoted portfolio is not the old one plus the winner")
+    portfolios[state.problem_class] = (version_ + 1, child.content_hash(), child.to_json())
     return {"version": version_ + 1, "child": child.content_hash(), "ops": promotion["ops"]}
 
 

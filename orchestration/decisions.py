@@ -104,6 +104,54 @@ def shortlist(
     return list(dict.fromkeys(plan for _, _, plan in ranked))[:size]
 
 
+# --- portfolios: the public pool and its shortlist ----------------------------------------------------
+
+
+def pool_plans(best: Sequence[tuple[Plan, float]], exclude: Iterable[str] = ()) -> list[Plan]:
+    """The candidate pool from a per-program search: each program's best plan that beat the reference there,
+    once, best ratio first (ties: the smaller hash), leaving out `exclude` (the portfolio's members)."""
+    excluded = set(exclude)
+    ranked = sorted((ratio, plan.content_hash(), plan) for plan, ratio in best if ratio < 1.0)
+    chosen: dict[str, Plan] = {}
+    for _, digest, plan in ranked:
+        if digest not in excluded:
+            chosen.setdefault(digest, plan)
+    return list(chosen.values())
+
+
+def best_sizes(reference: Sequence[int], members: Sequence[Sequence[int | None]]) -> list[int]:
+    """Per program, the smallest verified size among the reference and the members (None: that member
+    failed there): what a participant keeps with that portfolio."""
+    return [min([ref, *(sizes[i] for sizes in members if sizes[i] is not None)]) for i, ref in enumerate(reference)]
+
+
+def public_marginal_gains(
+    reference: Sequence[int],
+    base_sizes: Sequence[Sequence[int | None]],
+    candidate_sizes: Mapping[str, Sequence[int | None]],
+    clip: float,
+) -> dict[str, float]:
+    """Each candidate's mean marginal gain over the portfolio on the public programs: the statistic the
+    participants release (`clip(log size_S - log size_{S+q}, 0, c)` per program), without noise."""
+    base = best_sizes(reference, base_sizes)
+    gains = {}
+    for plan_hash, sizes in candidate_sizes.items():
+        per_program = [
+            min(clip, math.log(s_base) - math.log(size)) if size is not None and 0 < size < s_base else 0.0
+            for s_base, size in zip(base, sizes, strict=True)
+        ]
+        gains[plan_hash] = math.fsum(per_program) / len(per_program) if per_program else 0.0
+    return gains
+
+
+def portfolio_shortlist(gains: Mapping[str, float], size: int, tried: Iterable[str] = ()) -> list[str]:
+    """The `size` candidates with the largest public marginal gain above 0 (ties: the smaller hash), leaving
+    out those already sent to participants against the same portfolio."""
+    excluded = set(tried)
+    ranked = sorted((-gain, plan_hash) for plan_hash, gain in gains.items() if gain > 0 and plan_hash not in excluded)
+    return [plan_hash for _, plan_hash in ranked[:size]]
+
+
 # --- privacy-aware scheduling ------------------------------------------------------------------------
 
 
@@ -135,10 +183,12 @@ class Observation:
     corpus_size: int
     noise_multiplier: float
     clip_bound: float
+    width: int = 2
+    """The statistic's range in units of the clip bound: 2 for gains in [-c, c], 1 for marginal gains in [0, c]."""
 
     @property
     def noise_std(self) -> float:
-        return self.noise_multiplier * 2.0 * self.clip_bound / self.corpus_size
+        return self.noise_multiplier * self.width * self.clip_bound / self.corpus_size
 
 
 @dataclasses.dataclass(frozen=True)

@@ -171,11 +171,83 @@ class PlanDelta(models.Model):
         return f"{self.problem_class} v{self.sequence}"
 
 
+class Portfolio(models.Model):
+    """An ordered set of plans for a toolchain (the reference is an implicit first member, never listed);
+    content-addressed by the RFC 8785 hash of its body `{toolchain, members}`, like a portfolio file."""
+
+    toolchain = models.CharField(max_length=16, choices=Toolchain)
+    body = models.JSONField(help_text="The portfolio file: toolchain and member plan bodies, in order.")
+    content_hash = models.CharField(max_length=64, unique=True, help_text="Hex SHA-256 of the RFC 8785 body.")
+    plans = models.ManyToManyField(Plan, through="PortfolioMember", related_name="portfolios")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Exact(Length("content_hash"), 64), name="portfolio_hash_sha256"),
+            choices_check("toolchain", Toolchain, "portfolio_toolchain_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.toolchain} portfolio {self.content_hash[:12]}"
+
+
+class PortfolioMember(models.Model):
+    """One plan of a portfolio at its position (positions 0..k-1; earlier members win ties)."""
+
+    portfolio = models.ForeignKey(Portfolio, on_delete=models.PROTECT, related_name="memberships")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="memberships")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["portfolio", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["portfolio", "position"], name="portfolio_member_unique_position"),
+            models.UniqueConstraint(fields=["portfolio", "plan"], name="portfolio_member_unique_plan"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.portfolio} #{self.position}: {self.plan}"
+
+
+class PortfolioDelta(models.Model):
+    """The ops (add / remove a member) that turn a parent portfolio into a promoted child; version `sequence`
+    of its problem class's portfolio (version 0 is the empty portfolio: the reference alone)."""
+
+    problem_class = models.CharField(max_length=100)
+    sequence = models.PositiveIntegerField(help_text="Portfolio version k of the problem class this delta produces.")
+    parent = models.ForeignKey(Portfolio, on_delete=models.PROTECT, related_name="child_deltas")
+    child = models.ForeignKey(Portfolio, on_delete=models.PROTECT, related_name="parent_deltas")
+    ops = models.JSONField(help_text="add / remove operations, applied in order.")
+    evidence = models.JSONField(default=dict, help_text="Ledger indexes of the signals the promotion rests on.")
+    round = models.ForeignKey(
+        "SearchRound", on_delete=models.PROTECT, null=True, blank=True, related_name="portfolio_deltas"
+    )
+    promoted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["problem_class", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["problem_class", "sequence"], name="portfolio_delta_unique_sequence"),
+            models.CheckConstraint(condition=~Q(parent=F("child")), name="portfolio_delta_changes_portfolio"),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="portfolio_delta_sequence_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.problem_class} portfolio v{self.sequence}"
+
+
+class RoundKind(models.TextChoices):
+    PLAN = "plan", "Plan"
+    PORTFOLIO = "portfolio", "Portfolio member"
+
+
 class RoundStrategy(models.TextChoices):
     RANDOM = "random", "Random"
     GREEDY = "greedy", "Greedy"
     BEAM = "beam", "Beam"
     EVOLUTIONARY = "evolutionary", "Evolutionary"
+    LOCAL = "local", "Local (iterated first improvement)"
 
 
 class RoundState(models.TextChoices):
@@ -191,13 +263,25 @@ class SearchRound(models.Model):
 
     Strategy = RoundStrategy
     State = RoundState
+    Kind = RoundKind
 
     problem_class = models.CharField(max_length=100)
+    kind = models.CharField(
+        max_length=10, choices=RoundKind, default=RoundKind.PLAN, help_text="What the round may promote."
+    )
     toolchain = models.CharField(max_length=16, choices=Toolchain)
     strategy = models.CharField(max_length=16, choices=RoundStrategy)
     seed = models.BigIntegerField()
     state = models.CharField(max_length=10, choices=RoundState, default=RoundState.PLANNED)
     incumbent = models.ForeignKey(Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    base = models.ForeignKey(
+        Portfolio,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Portfolio rounds: the portfolio a member is sought for.",
+    )
     stop_reason = models.CharField(max_length=200, blank=True)
     result = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -210,6 +294,11 @@ class SearchRound(models.Model):
             models.CheckConstraint(condition=Q(seed__gte=0), name="round_seed_nonnegative"),
             choices_check("strategy", RoundStrategy, "round_strategy_valid"),
             choices_check("state", RoundState, "round_state_valid"),
+            choices_check("kind", RoundKind, "round_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind="plan", base__isnull=True) | Q(kind="portfolio", base__isnull=False),
+                name="round_portfolio_has_base",
+            ),
             choices_check("toolchain", Toolchain, "round_toolchain_valid"),
         ]
         indexes = [models.Index(fields=["problem_class", "state"], name="round_class_state")]
@@ -233,6 +322,14 @@ class EvaluationTask(models.Model):
 
     round = models.ForeignKey(SearchRound, on_delete=models.PROTECT, null=True, blank=True, related_name="tasks")
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="tasks")
+    base = models.ForeignKey(
+        Portfolio,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tasks",
+        help_text="A portfolio task: the portfolio the plan would join (its marginal gain is asked for).",
+    )
     local_problem = models.ForeignKey(LocalProblem, on_delete=models.PROTECT, related_name="tasks")
     deployment = models.ForeignKey(
         AdapterDeployment, on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"

@@ -1,5 +1,10 @@
-"""Runs search rounds (DESIGN.md §4 and §8): free search on public code, then private budget spent only to
-choose among the shortlist (selection) and to confirm that the chosen plan generalises (confirmation).
+"""Runs search rounds (docs/design.md §4, §8, §8b): free search on public code, then private budget spent only
+to choose among the shortlist (selection) and to confirm that the choice generalises (confirmation).
+
+A plan round looks for a plan that beats the class's current plan; a portfolio round looks for one more
+member of the class's portfolio: a free per-program search over the public corpus fills a pool, the pool
+plans with the largest public marginal gain over the portfolio are shortlisted, and the participants
+release each one's marginal gain on their private code.
 
 The runner is not a transaction: each step is a service with its own transaction and ledger entry, and the
 runner waits between steps for the adapters to lease tasks and send signals over the API. Every decision goes
@@ -9,6 +14,7 @@ through `orchestration.decisions`, which the backtest calls again on the recorde
 from __future__ import annotations
 
 import dataclasses
+import os
 import secrets
 import sys
 import time
@@ -21,15 +27,18 @@ from tqdm import tqdm
 
 from adapters.cache import Cache
 from adapters.drivers import get_driver
+from adapters.measurements import MeasurementStore
 from adapters.plan import Plan as PlanFile
 from adapters.plan import reference_plan
-from adapters.search import Evaluation, Objective, search_space
+from adapters.portfolio import Portfolio as PortfolioFile
+from adapters.search import Evaluation, Objective, search_per_program, search_space
+from adapters.search.objective import unmeasurable
 from governance.policy_schemas import ORCHESTRATION_DEFAULTS
 from governance.selectors import policy_active
 from governance.services import checkpoint_issue
 from opm_site.errors import ErrorCode, OpmError
 from orchestration import decisions, selectors, services
-from orchestration.models import Plan, RoundState, SearchRound
+from orchestration.models import Plan, RoundKind, RoundState, SearchRound
 
 Progress = Callable[[str], None]
 
@@ -64,6 +73,7 @@ def _observations(search_round: SearchRound, phase: str) -> tuple[dict[str, list
                 corpus_size=signal.corpus_size,
                 noise_multiplier=task.noise_multiplier,
                 clip_bound=task.clip_bound,
+                width=2 if task.base_id is None else 1,
             )
         )
         evidence.append(signal.ledger_index)
@@ -201,6 +211,175 @@ def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -
     checkpoint_issue()
     search_round.refresh_from_db()
     return RoundOutcome(search_round, [p.content_hash() for p in short], shown, promoted and promoted.sequence)
+
+
+# --- portfolio rounds ----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Pool:
+    """The free public part of a portfolio round: reference sizes on the public programs, the pool's plans
+    with their sizes there, and the current members' sizes (None: that build failed verification)."""
+
+    programs: list[str]
+    reference: list[int]
+    candidates: list[tuple[PlanFile, list[int | None]]]
+    base_sizes: dict[str, list[int | None]]
+
+
+def pool_search(
+    problem_class: str,
+    strategy: str,
+    seed: int,
+    base: PortfolioFile,
+    corpus: Sequence[Path],
+    budget: int,
+    show_progress: bool = True,
+) -> Pool:
+    """Per-program search on the public corpus (free), each program's best plan into the pool, then every
+    pool plan and member measured on every public program. Measurements are kept in the site's adapter
+    cache, so a later round with the same seed repeats none of it."""
+    driver = get_driver(problem_class.split("/", 1)[0])
+    cache = Cache(Path(settings.VAR_DIR) / "adapter-cache")
+    programs = [Path(program) for program in corpus if unmeasurable(driver, Path(program)) is None]
+    jobs = max(1, min(4, os.cpu_count() or 1))
+    total = budget * len(programs)
+    with tqdm(total=total, desc="  public pool search", unit="plan", file=sys.stderr, disable=not show_progress) as bar:
+        found = search_per_program(
+            driver,
+            programs,
+            strategy=strategy,
+            budget=budget,
+            seed=seed,
+            jobs=jobs,
+            cache=cache,
+            progress=lambda _: bar.update(),
+        )
+    members = {member.content_hash() for member in base.members}
+    pool = decisions.pool_plans([(result.best.plan, result.best.score) for result in found.results], members)
+    store = MeasurementStore(driver, cache)
+
+    def sizes(plan: PlanFile) -> list[int | None]:
+        measured = [store.measure(plan, program) for program in programs]
+        return [m.text_bytes if m.ok else None for m in measured]
+
+    return Pool(
+        programs=[driver.program_name(program) for program in programs],
+        reference=[int(driver.reference(program).text_bytes or 0) for program in programs],
+        candidates=[(plan, sizes(plan)) for plan in pool],
+        base_sizes={member.content_hash(): sizes(member) for member in base.members},
+    )
+
+
+def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda line: None) -> RoundOutcome:
+    """One portfolio round: look for the member that adds most to the class's portfolio and promote it when
+    fresh private signals confirm its marginal gain clears the policy's margin at its confidence."""
+    orchestration = policy_active(kind="orchestration")
+    privacy = policy_active(kind="privacy")
+    if orchestration is None or privacy is None:
+        raise OpmError(
+            ErrorCode.VALIDATION_FAILED, "the board must activate an orchestration and a privacy policy", status=409
+        )
+    policy = {**ORCHESTRATION_DEFAULTS, **orchestration.document}
+    version, base_row = services.portfolio_current(problem_class=settings.problem_class)
+    base = PortfolioFile.from_json(base_row.body)
+    if len(base.members) >= policy["portfolio_size"]:
+        raise OpmError(
+            ErrorCode.VALIDATION_FAILED,
+            f"{settings.problem_class}'s portfolio v{version} already holds {len(base.members)} plans, "
+            f"the policy's portfolio_size",
+            status=409,
+        )
+    seed = settings.seed if settings.seed is not None else secrets.randbelow(2**62)
+    strategy, budget = policy["pool_strategy"], policy["pool_budget"]
+    driver = get_driver(settings.problem_class.split("/", 1)[0])
+    space = decisions.space_to_json(search_space(driver))
+    search_round = services.round_start(
+        problem_class=settings.problem_class,
+        strategy=strategy,
+        seed=seed,
+        space=space,
+        kind=RoundKind.PORTFOLIO,
+        pool={"strategy": strategy, "budget_per_program": budget, "programs": len(settings.public_corpus)},
+    )
+    progress(
+        f"  portfolio v{version} ({len(base.members)} of {policy['portfolio_size']} members): public pool search "
+        f"({strategy}, {budget} evaluations per program, seed {seed})"
+    )
+    pool = pool_search(settings.problem_class, strategy, seed, base, settings.public_corpus, budget)
+    clip = privacy.document["clip_bound"]
+    candidate_sizes = {plan.content_hash(): sizes for plan, sizes in pool.candidates}
+    gains = decisions.public_marginal_gains(pool.reference, list(pool.base_sizes.values()), candidate_sizes, clip)
+    tried = selectors.portfolio_candidates_tried(problem_class=settings.problem_class, base=base_row)
+    short = decisions.portfolio_shortlist(gains, policy["shortlist_size"], tried)
+    services.round_pool(
+        search_round=search_round,
+        reference=pool.reference,
+        candidates=pool.candidates,
+        base_sizes=pool.base_sizes,
+        gains=gains,
+        shortlist=short,
+    )
+    best = max(gains.values(), default=0.0)
+    progress(f"  pool: {len(pool.candidates)} plan(s); shortlist {len(short)}, best public marginal gain {best:.4f}")
+    if not short:
+        return _finish(
+            search_round, RoundState.FINISHED, "no untried pool plan adds to the portfolio on public code", {}
+        )
+
+    problems = selectors.problems_for_class(problem_class=settings.problem_class)
+    if len(problems) < policy["min_participants"]:
+        return _finish(search_round, RoundState.STOPPED, f"{len(problems)} participant(s) enrolled for the class", {})
+    remaining = min(selectors.budget_remaining_nano(participant=p.participant) for p in problems)
+    multiplier, releases = decisions.choose_noise(
+        remaining,
+        len(short) + 1,
+        minimum=privacy.document["min_noise_multiplier"],
+        maximum=policy["max_noise_multiplier"],
+    )
+    if releases - 1 < 1:
+        return _finish(search_round, RoundState.STOPPED, "privacy budgets exhausted", {})
+    rows = [Plan.objects.get(content_hash=plan_hash) for plan_hash in short[: releases - 1]]
+    progress(f"  selection: {len(rows)} candidate(s) x {len(problems)} participant(s) at noise multiplier {multiplier}")
+    services.round_dispatch(
+        search_round=search_round, phase="selection", plans=rows, noise_multiplier=multiplier, clip_bound=clip
+    )
+    if not _wait(search_round, "selection", settings, progress):
+        return _finish(search_round, RoundState.STOPPED, "selection signals did not arrive in time", {})
+    by_plan, evidence = _observations(search_round, "selection")
+    estimates = {row.content_hash: decisions.aggregate(by_plan.get(row.content_hash, [])) for row in rows}
+    shown = {plan: estimate.to_json() for plan, estimate in estimates.items() if estimate is not None}
+    winner = decisions.select_winner(estimates)
+    if winner is None:
+        return _finish(search_round, RoundState.STOPPED, "no selection signal arrived", shown)
+
+    progress(f"  confirmation: candidate {winner[:12]}'s marginal gain on fresh signals")
+    services.round_dispatch(
+        search_round=search_round,
+        phase="confirmation",
+        plans=[Plan.objects.get(content_hash=winner)],
+        noise_multiplier=multiplier,
+        clip_bound=clip,
+    )
+    if not _wait(search_round, "confirmation", settings, progress):
+        return _finish(search_round, RoundState.STOPPED, "confirmation signals did not arrive in time", shown)
+    confirmed, more = _observations(search_round, "confirmation")
+    evidence += more
+    candidate = decisions.aggregate(confirmed.get(winner, []))
+    decision = decisions.promotion_decision(candidate, None, policy)
+    promoted = services.round_finish(
+        search_round=search_round,
+        state=RoundState.FINISHED,
+        reason=decision.reason,
+        estimates=shown,
+        winner=winner,
+        decision=decision,
+        confirmation=candidate,
+        evidence=evidence,
+    )
+    checkpoint_issue()
+    search_round.refresh_from_db()
+    return RoundOutcome(search_round, short, shown, promoted and promoted.sequence)
 
 
 def _reference(problem_class: str) -> PlanFile:

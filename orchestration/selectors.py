@@ -13,6 +13,8 @@ from orchestration.models import (
     PerformanceSignal,
     Plan,
     PlanDelta,
+    Portfolio,
+    PortfolioDelta,
     PrivacyBudget,
     PrivacyCharge,
     SearchRound,
@@ -72,11 +74,54 @@ def plan_deltas_since(*, problem_class: str, since: int) -> QuerySet[PlanDelta]:
     )
 
 
+MIN_HASH_PREFIX = 8
+
+
 def plan_by_ref(*, ref: str) -> Plan | None:
-    """A plan by numeric id or by its 64-hex content hash."""
-    if ref.isdigit():
-        return Plan.objects.filter(pk=int(ref)).first()
-    return Plan.objects.filter(content_hash=ref.lower()).first()
+    """A plan by numeric id, by its 64-hex content hash, or by a prefix of it (at least 8 hex digits, as
+    the demo and the admin print 12) that names exactly one plan."""
+    return _by_ref(Plan, ref)
+
+
+def portfolio_by_ref(*, ref: str) -> Portfolio | None:
+    """A portfolio by numeric id, 64-hex content hash, or a unique prefix of at least 8 hex digits."""
+    return _by_ref(Portfolio, ref)
+
+
+def _by_ref(model, ref: str):
+    ref = ref.strip().lower()
+    if ref.isdigit() and len(ref) <= 18:  # an id (beyond 18 digits it cannot be a 64-bit one)
+        found = model.objects.filter(pk=int(ref)).first()
+        if found is not None or len(ref) < MIN_HASH_PREFIX:
+            return found
+    if len(ref) < MIN_HASH_PREFIX or len(ref) > 64 or any(c not in "0123456789abcdef" for c in ref):
+        return None
+    matches = list(model.objects.filter(content_hash__startswith=ref)[:2])
+    return matches[0] if len(matches) == 1 else None
+
+
+def portfolio_latest_delta(*, problem_class: str) -> PortfolioDelta | None:
+    """The delta that made the class's current portfolio version (None: still empty, version 0)."""
+    return (
+        PortfolioDelta.objects.filter(problem_class=problem_class).select_related("child").order_by("-sequence").first()
+    )
+
+
+def portfolio_deltas_since(*, problem_class: str, since: int) -> QuerySet[PortfolioDelta]:
+    return (
+        PortfolioDelta.objects.filter(problem_class=problem_class, sequence__gt=since)
+        .select_related("parent", "child")
+        .order_by("sequence")
+    )
+
+
+def portfolio_candidates_tried(*, problem_class: str, base: Portfolio) -> set[str]:
+    """Content hashes of plans already sent to participants as candidates for this portfolio."""
+    return set(
+        EvaluationTask.objects.filter(round__problem_class=problem_class, base=base)
+        .values_list("plan__content_hash", flat=True)
+        .distinct()
+    )
 
 
 def problems_for_class(*, problem_class: str) -> list[LocalProblem]:

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from orchestration.models import AdapterDeployment, EvaluationTask, LocalProblem, Participant, PerformanceSignal, Plan
+from orchestration.models import (
+    AdapterDeployment,
+    EvaluationTask,
+    LocalProblem,
+    Participant,
+    PerformanceSignal,
+    Plan,
+    Portfolio,
+)
 from registry.models import AdapterRelease
 
 _D, _P, _R = AdapterDeployment._meta.db_table, Participant._meta.db_table, AdapterRelease._meta.db_table
@@ -65,6 +73,8 @@ class SignalTask:
     plan_hash: str
     problem_handle: str
     corpus_size: int
+    base_hash: str | None
+    """A portfolio task's portfolio (its content hash); None for a plan against the reference."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +89,12 @@ class TaskStanding:
     signal_body: bytes | None
 
 
-_T, _PL, _LP, _S = (
+_T, _PL, _LP, _S, _PF = (
     EvaluationTask._meta.db_table,
     Plan._meta.db_table,
     LocalProblem._meta.db_table,
     PerformanceSignal._meta.db_table,
+    Portfolio._meta.db_table,
 )
 _FINISH_FOR_SIGNAL = f"""
     UPDATE {_T} SET state = 'done', finished_at = %s
@@ -91,7 +102,8 @@ _FINISH_FOR_SIGNAL = f"""
     RETURNING id, noise_multiplier, clip_bound, round_id, phase, plan_id,
               (SELECT content_hash FROM {_PL} WHERE {_PL}.id = {_T}.plan_id),
               (SELECT handle FROM {_LP} WHERE {_LP}.id = {_T}.local_problem_id),
-              (SELECT corpus_size FROM {_LP} WHERE {_LP}.id = {_T}.local_problem_id)
+              (SELECT corpus_size FROM {_LP} WHERE {_LP}.id = {_T}.local_problem_id),
+              (SELECT content_hash FROM {_PF} WHERE {_PF}.id = {_T}.base_id)
 """
 _STANDING = f"""
     SELECT t.id, t.state, t.deployment_id, CASE WHEN t.lease_expires_at <= %s THEN 1 ELSE 0 END, s.id, s.body

@@ -1,4 +1,4 @@
-"""The marketplace's own adapter contract, `opm-adapter@1.0.0`: the messages every adapter exchanges.
+"""The marketplace's own adapter contract, `opm-adapter` at `ADAPTER_CONTRACT_VERSION`: the messages it defines.
 
 The demo and tests register it; the board approves it like any other contract version. The schemas
 are defined once, on the adapter side (`adapters.contract`, free of Django), so the conformance

@@ -32,6 +32,8 @@ FACTORIES = {
     "orchestration.PrivacyCharge": of.PrivacyChargeFactory,
     "orchestration.Plan": of.PlanFactory,
     "orchestration.PlanDelta": of.PlanDeltaFactory,
+    "orchestration.Portfolio": of.PortfolioFactory,
+    "orchestration.PortfolioDelta": of.PortfolioDeltaFactory,
     "orchestration.EvaluationTask": of.EvaluationTaskFactory,
     "orchestration.PerformanceSignal": of.PerformanceSignalFactory,
     "orchestration.SearchRound": of.SearchRoundFactory,
@@ -43,6 +45,8 @@ READ_ONLY = {
     "governance.Vote",
     "orchestration.PrivacyCharge",
     "orchestration.PerformanceSignal",
+    "orchestration.Portfolio",
+    "orchestration.PortfolioDelta",
 }
 # Edge tables shown inline on their release, and the Merkle tree's internal storage (served by the API).
 INLINE_ONLY = {
@@ -50,6 +54,7 @@ INLINE_ONLY = {
     "registry.PassOffer",
     "governance.LedgerNode",
     "governance.LedgerHead",
+    "orchestration.PortfolioMember",
 }
 
 MARKET_MODELS = [

@@ -96,6 +96,11 @@ class Driver(abc.ABC):
         """The program under the toolchain's reference pipeline (`kind`, one of `references`;
         None for the first)."""
 
+    def measurements_cacheable(self) -> bool:
+        """Whether `identity()` covers everything that changes a measurement, so measurements may be
+        stored across runs (`adapters.measurements`). Drivers built with test hooks say no."""
+        return True
+
     def program_name(self, program: Path) -> str:
         """How a program is named in reports (local only: names never leave the adapter)."""
         return program.name

@@ -139,6 +139,9 @@ class CraneliftDriver(Driver):
 
         return self._once("zig-identity", compute)
 
+    def measurements_cacheable(self) -> bool:
+        return self.wasm_hook is None and self.differential
+
     def identity(self) -> str:
         return self._once(
             "identity",

@@ -85,6 +85,9 @@ class GCCDriver(Driver):
 
     _VARIANT_OPTIONS = frozenset({"tool_limits", "run_limits", "link_limits", "differential", "asm_hook", "wrapper"})
 
+    def measurements_cacheable(self) -> bool:
+        return self.asm_hook is None and self.wrapper is None and self.differential
+
     def variant(self, **changes: Any) -> GCCDriver:
         """A copy (same class) with some constructor options changed, sharing the tool lookups done so
         far; the conformance harness builds its impatient, crashing and faulty drivers this way."""

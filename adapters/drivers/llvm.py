@@ -220,6 +220,9 @@ class LLVMDriver(Driver):
             "passes": [info.as_json() for info in llvm_toolchain.pass_catalogue()],
         }
 
+    def measurements_cacheable(self) -> bool:
+        return self.ir_hook is None and self.differential
+
     def check_plan(self, plan: Plan) -> None:
         if plan.toolchain != "llvm":
             raise PlanError(f"toolchain: the llvm driver cannot run a {plan.toolchain!r} plan")

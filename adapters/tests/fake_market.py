@@ -67,7 +67,15 @@ class FakeMarket:
         self.append("deployment.enrolled", {"public_key": public_key.hex()})
         return self.api_key
 
-    def queue(self, count: int = 1, *, plan: dict[str, Any] | None = None, noise_multiplier: float = 20.0) -> list[int]:
+    def queue(
+        self,
+        count: int = 1,
+        *,
+        plan: dict[str, Any] | None = None,
+        noise_multiplier: float = 20.0,
+        base: dict[str, Any] | None = None,
+    ) -> list[int]:
+        """Queue tasks for `plan`; with `base` (a portfolio document), tasks asking for its marginal gain."""
         body = plan or PLAN_BODY
         ids = []
         for _ in range(count):
@@ -79,6 +87,8 @@ class FakeMarket:
                 "plan_hash": hashlib.sha256(rfc8785.dumps(body)).hexdigest(),
                 "noise_multiplier": noise_multiplier,
                 "clip_bound": 0.1,
+                "base": base,
+                "base_hash": None if base is None else hashlib.sha256(rfc8785.dumps(base)).hexdigest(),
             }
             ids.append(task_id)
         return ids
@@ -169,9 +179,12 @@ class FakeMarket:
         except (InvalidSignature, ValueError, AssertionError):
             return problem(400, "bad_signature", "the signature does not verify with this deployment's key")
         document = json.loads(body)
-        if set(document) != SIGNAL_KEYS or rfc8785.dumps(document) != body:
-            return problem(400, "invalid_signal", "not a canonical signal")
         task = self.tasks[document["task"]]
+        keys = SIGNAL_KEYS if task["base"] is None else SIGNAL_KEYS | {"statistic", "base"}
+        if set(document) != keys or rfc8785.dumps(document) != body:
+            return problem(400, "invalid_signal", "not a canonical signal")
+        if task["base"] is not None and document["base"] != task["base_hash"]:
+            return problem(400, "invalid_signal", "measured against another portfolio")
         if document["task"] in self.signals:
             if self.signals[document["task"]] == body:
                 return httpx.Response(200, json={"task": task["id"], "ledger_index": task["ledger_index"]})

@@ -111,7 +111,7 @@ def test_cli_evaluate_json(cache_env: Path, tmp_path: Path, capsys) -> None:
     assert main(["evaluate", "--plan", plan, "--corpus", str(DATA), "--json", "--jobs", "2"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["plan"] == Plan.from_json(CRASHING).content_hash()
-    assert set(document) == {"toolchain", "plan", "reference", "programs", "geomean_ratio", "failures"}
+    assert set(document) == {"toolchain", "kind", "plan", "reference", "programs", "geomean_ratio", "failures"}
     assert [entry["program"] for entry in document["programs"]] == PROGRAMS
     sort = document["programs"][PROGRAMS.index("sort.c")]
     assert (sort["verdict"], sort["plan_bytes"], sort["ratio"]) == ("crash: signal 6 (SIGABRT)", None, None)
@@ -127,3 +127,97 @@ def test_cli_evaluate_reports_a_missing_corpus(cache_env: Path, tmp_path: Path, 
 def test_new_commands_have_help(command: str, capsys) -> None:
     assert main([command, "--help"]) == 0
     assert capsys.readouterr().out.startswith(f"usage: opm-adapter {command}")
+
+
+IPRA = {**reference_plan("llvm").to_json(), "knobs": {"llc": {"enable-ipra": True}}}
+BASIC_RA = {**reference_plan("llvm").to_json(), "knobs": {"llc": {"regalloc": "basic"}}}
+
+
+def _mixed_corpus(directory: Path) -> Path:
+    """The test programs plus one that does not compile and one with data only."""
+    corpus = directory / "corpus"
+    corpus.mkdir()
+    for name in ("crc32.c", "sort.c"):
+        (corpus / name).write_bytes((DATA / name).read_bytes())
+    (corpus / "broken.c").write_text("int f(int a) { return a * 3 + 1\n")
+    (corpus / "tables.c").write_text("const int table[4] = {1, 2, 3, 4};\nint counter = 7;\n")
+    return corpus
+
+
+def test_a_program_that_does_not_compile_is_its_own_failure(driver: LLVMDriver, tmp_path: Path) -> None:
+    report = evaluate(Plan.from_json(IPRA), _mixed_corpus(tmp_path), driver=driver)
+    by_name = {result.program: result for result in report.programs}
+    assert by_name["broken.c"].verdict == "no reference"
+    assert by_name["broken.c"].detail.startswith("does not compile: ")
+    assert by_name["tables.c"].ok and by_name["tables.c"].ratio is None  # no code: no ratio
+    assert by_name["crc32.c"].ok and by_name["sort.c"].ok
+    assert report.failures == 1 and report.geomean_ratio is not None
+
+
+def test_cli_apply_names_a_missing_output_directory(cache_env: Path, tmp_path: Path, capsys) -> None:
+    plan = write_plan(tmp_path, reference_plan("llvm").to_json())
+    missing = tmp_path / "missing" / "x.o"
+    assert main(["apply", "--plan", plan, "--input", str(DATA / "sort.c"), "-o", str(missing)]) == 2
+    assert capsys.readouterr().err == (
+        f"opm-adapter: error: -o {missing}: the directory {missing.parent} does not exist\n"
+    )
+
+
+def _portfolio_file(directory: Path, *members: dict) -> str:
+    path = directory / "portfolio.json"
+    path.write_text(json.dumps({"toolchain": "llvm", "members": list(members)}))
+    return str(path)
+
+
+def test_cli_evaluate_portfolio_keeps_each_programs_smallest_verified_build(
+    cache_env: Path, tmp_path: Path, capsys
+) -> None:
+    portfolio = _portfolio_file(tmp_path, CRASHING, IPRA, BASIC_RA)
+    assert main(["evaluate", "--portfolio", portfolio, "--corpus", str(DATA), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["kind"] == "portfolio" and document["failures"] == 0
+    driver = LLVMDriver(cache_dir=cache_env)
+    for entry in document["programs"]:
+        reference, *members = entry["candidate_bytes"]
+        assert reference == driver.reference(DATA / entry["program"]).text_bytes
+        verified = [size for size in entry["candidate_bytes"] if size is not None]
+        assert entry["plan_bytes"] == min(verified) <= entry["reference_bytes"]
+        if entry["member"] is None:
+            assert entry["plan_bytes"] == reference
+        else:  # a member wins only when strictly smaller than the reference and every earlier member
+            assert (
+                entry["plan_bytes"]
+                == members[entry["member"]]
+                < min(size for size in [reference, *members[: entry["member"]]] if size is not None)
+            )
+    sort = next(entry for entry in document["programs"] if entry["program"] == "sort.c")
+    assert sort["candidate_bytes"][1] is None and sort["failed_members"] >= 1  # the crashing member
+    assert sum(document["wins"]["members"]) + document["wins"]["reference"] == len(PROGRAMS)
+    assert document["geomean_ratio"] <= 1.0
+
+
+def test_cli_apply_portfolio_writes_the_smallest_verified_object(cache_env: Path, tmp_path: Path, capsys) -> None:
+    portfolio = _portfolio_file(tmp_path, CRASHING, IPRA)
+    out = tmp_path / "tokens.o"
+    assert main(["apply", "--portfolio", portfolio, "--input", str(DATA / "tokens.c"), "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    driver = LLVMDriver(cache_dir=cache_env)
+    ipra = driver.measure(Plan.from_json(IPRA), DATA / "tokens.c").text_bytes
+    reference = driver.reference(DATA / "tokens.c").text_bytes
+    assert executable_bytes(out) == min(ipra, reference)
+    assert "member 0: crash: signal 6 (SIGABRT)" in captured.err
+    assert "(the portfolio has 2 member(s) and the reference)" in captured.out
+
+
+def test_a_plan_file_is_a_portfolio_of_one(cache_env: Path, tmp_path: Path, capsys) -> None:
+    plan = write_plan(tmp_path, IPRA)
+    assert main(["evaluate", "--portfolio", plan, "--corpus", str(DATA), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["portfolio"] == _portfolio_hash(IPRA)
+    assert all(len(entry["candidate_bytes"]) == 2 for entry in document["programs"])
+
+
+def _portfolio_hash(*members: dict) -> str:
+    from adapters.portfolio import Portfolio
+
+    return Portfolio("llvm", tuple(Plan.from_json(member) for member in members)).content_hash()

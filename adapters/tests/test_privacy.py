@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 from adapters import privacy
 from adapters.privacy import (
+    MARGINAL_LOG_GAIN,
+    MARGINAL_SIGNAL_KEYS,
     SIGNAL_KEYS,
     LocalBudgetExceeded,
     PrivacyError,
@@ -127,6 +129,29 @@ def test_release_parameters_and_signal_body() -> None:
     assert set(body["parameters"]) == {"noise_multiplier", "clip_bound", "std", "sensitivity"}
     assert body["task"] == "task-17" and body["value"] == result.value and body["n"] == 4
     json.dumps(body, allow_nan=False)  # serialisable, no NaN/inf
+
+
+def test_a_marginal_release_has_half_the_sensitivity_and_names_its_base() -> None:
+    result = release([0.05, 0.0, 0.1, 0.02], clip=0.1, noise_multiplier=5, statistic=MARGINAL_LOG_GAIN)
+    assert dict(result.parameters) == pytest.approx(
+        {"noise_multiplier": 5.0, "clip_bound": 0.1, "std": 0.125, "sensitivity": 0.025}
+    )
+    assert result.rho_nano == rho_nano(5)  # the same accounting: std is m times the sensitivity
+    body = result.to_signal_body(9, "ab" * 32)
+    assert set(body) == MARGINAL_SIGNAL_KEYS and body["statistic"] == MARGINAL_LOG_GAIN and body["base"] == "ab" * 32
+    with pytest.raises(PrivacyError, match=r"outside \[0.0, 0.1\]"):
+        release([-0.01], clip=0.1, noise_multiplier=5, statistic=MARGINAL_LOG_GAIN)
+    with pytest.raises(PrivacyError, match="unknown statistic"):
+        release([0.0], clip=0.1, noise_multiplier=5, statistic="median")
+
+
+@given(
+    gains=st.lists(st.floats(min_value=0.0, max_value=0.3, allow_nan=False), min_size=1, max_size=50),
+    m=st.floats(min_value=0.1, max_value=100, allow_nan=False),
+)
+def test_marginal_releases_take_any_gain_in_zero_to_c(gains: list[float], m: float) -> None:
+    result = release(gains, clip=0.3, noise_multiplier=m, statistic=MARGINAL_LOG_GAIN)
+    assert math.isfinite(result.value) and result.parameters["std"] == pytest.approx(m * 0.3 / len(gains))
 
 
 def test_release_is_immutable() -> None:

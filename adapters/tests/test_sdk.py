@@ -7,6 +7,7 @@ import datetime as dt
 import http.server
 import ipaddress
 import json
+import math
 import os
 import signal
 import ssl
@@ -79,6 +80,9 @@ class HookedDriver(LLVMDriver):
     def measure(self, plan: Plan, program: Path):
         self.hook()
         return super().measure(plan, program)
+
+    def measurements_cacheable(self) -> bool:
+        return False  # a stored measurement would skip the hook
 
 
 def make_loop(
@@ -490,3 +494,40 @@ def test_sigterm_to_the_command_line_reports_the_task_interrupted(market, key, c
     assert market.failures == {1: INTERRUPTED} and market.signals == {} and market.tasks[2]["state"] == "queued"
     assert "stopped (SIGTERM) after 1 task(s)" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_portfolio_task_releases_the_candidates_marginal_gain(market, client, key, cache_env, adapter_cache) -> None:
+    oz = {"toolchain": "llvm", "passes": [{"name": "default", "params": {"level": "Oz"}}]}
+    ipra = {**oz, "knobs": {"llc": {"enable-ipra": True}}}
+    basic = {**oz, "knobs": {"llc": {"regalloc": "basic"}}}
+    base = {"toolchain": "llvm", "members": [basic]}
+    market.queue(1, plan=ipra, base=base)
+    market.queue(1, plan=basic, base=base)  # already a member: it adds nothing anywhere
+    logs: list[str] = []
+    assert make_loop(client, key, adapter_cache, logs=logs, max_tasks=2).run() == 0, logs
+    first, second = (json.loads(market.signals[task]) for task in (1, 2))
+    for document in (first, second):
+        assert document["statistic"] == "marginal_log_gain" and document["base"] == market.tasks[1]["base_hash"]
+        assert document["parameters"]["sensitivity"] == pytest.approx(0.1 / 4)  # c / n: gains lie in [0, c]
+    # Both are noised (m = 20 gives a std of 0.5 here), so only the shape is checked, not the values.
+    assert math.isfinite(first["value"]) and math.isfinite(second["value"])
+
+
+def test_the_marginal_gain_per_program_is_log_size_s_minus_log_size_s_plus_q() -> None:
+    from adapters.evaluate import ProgramResult
+    from adapters.sdk import Task
+    from adapters.work import _gain
+
+    task = Task(1, "p", {}, "a" * 64, 20.0, 0.1, "", base={"toolchain": "llvm", "members": [{}]}, base_hash="b" * 64)
+
+    def result(*candidates: int | None) -> ProgramResult:
+        return ProgramResult(
+            "m.ll", candidates[0], min(c for c in candidates if c), None, None, "ok", candidate_bytes=candidates
+        )
+
+    assert _gain(result(100, 90, 85), task, "marginal_log_gain", 2) == pytest.approx(math.log(90 / 85))
+    assert _gain(result(100, 90, 50), task, "marginal_log_gain", 2) == 0.1  # clipped at c
+    assert _gain(result(100, 90, None), task, "marginal_log_gain", 2) == 0.0  # the candidate failed
+    assert _gain(result(100, 90, 95), task, "marginal_log_gain", 2) == 0.0  # not smaller than S's best
+    assert _gain(result(100, 120, 95), task, "marginal_log_gain", 2) == pytest.approx(math.log(100 / 95))
+    assert _gain(result(100, 90), task, "marginal_log_gain", 1) == 0.0  # q was already in S

@@ -104,13 +104,14 @@ def test_per_program_search_falls_back_to_the_reference(driver: LLVMDriver, cach
     harmful = SearchSpace(
         reference_plan("llvm"), (), (("llc", "disable-block-placement", (True,)), ("opt", "inline-threshold", (50,)))
     )
-    results = search_per_program(
+    found = search_per_program(
         driver, PROGRAMS, strategy="greedy", budget=2, space=harmful, cache=cache, reference="Oz"
     )
+    results = found.results
     assert [result.programs for result in results] == [("crc32.c",), ("tokens.c",)]
     for result in results:
         assert result.best.score <= 1.0 and result.evaluations_used <= 2
-    document = search_module.per_program_summary(results)
+    document = search_module.per_program_summary(found)
     assert document["summary"]["programs_worse_than_reference"] == 0
     for entry, result in zip(document["programs"], results, strict=True):
         assert entry["fallback"] == (result.best.plan == reference_plan("llvm"))
@@ -119,7 +120,7 @@ def test_per_program_search_falls_back_to_the_reference(driver: LLVMDriver, cach
 
 
 def test_per_program_search_keeps_improvements(driver: LLVMDriver, cache: Cache) -> None:
-    results = search_per_program(driver, PROGRAMS, strategy="random", budget=4, seed=2, cache=cache)
+    results = search_per_program(driver, PROGRAMS, strategy="random", budget=4, seed=2, cache=cache).results
     for result in results:
         worse = [e for e in result.evaluations if e.score > 1.0]
         assert result.best.score <= 1.0 and (result.best.score < 1.0) == result.improved
@@ -180,3 +181,45 @@ def test_plans_the_toolchain_refuses_cost_nothing(tmp_path: Path) -> None:
     mixed = SearchSpace(start, (PassStep("s00", {"unroll": True}), PassStep("s01")))
     result = search(driver, corpus, strategy="greedy", budget=5, space=mixed)
     assert result.evaluations_used >= 1 and all(evaluation.ok for evaluation in result.evaluations)
+
+
+def test_per_program_search_skips_what_cannot_be_measured(cache_env: Path, tmp_path: Path, capsys) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(DATA / "crc32.c", corpus)
+    (corpus / "broken.c").write_text("int f(int a) { return a * 3 + 1\n")
+    (corpus / "tables.c").write_text("const int table[3] = {1, 2, 3};\n")
+    argv = ["search", "--toolchain", "llvm", "--corpus", str(corpus), "--budget", "2", "--strategy", "random"]
+    assert main([*argv, "--per-program", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [entry["program"] for entry in document["programs"]] == ["crc32.c"]
+    skipped = {entry["program"]: entry["reason"] for entry in document["skipped"]}
+    assert skipped["tables.c"] == search_module.NO_CODE
+    assert skipped["broken.c"].startswith("does not compile: ")
+    assert document["summary"]["skipped_programs"] == 2 and document["summary"]["geomean_ratio"] <= 1.0
+    assert main(argv) == 0  # the whole-corpus search leaves them out too
+    assert "skipped broken.c: does not compile" in capsys.readouterr().out
+
+
+def test_an_interrupted_search_keeps_the_best_plan_so_far(driver: LLVMDriver, cache: Cache) -> None:
+    seen: list[float] = []
+
+    def stop_after_three(evaluation) -> None:
+        seen.append(evaluation.score)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    result = search(driver, PROGRAMS, strategy="random", budget=20, seed=6, cache=cache, progress=stop_after_three)
+    assert result.interrupted and result.evaluations_used == 3
+    assert result.best.score == min([1.0, *seen])
+    assert result.summary()["interrupted"] is True
+    found = search_per_program(
+        driver,
+        PROGRAMS,
+        strategy="random",
+        budget=20,
+        seed=6,
+        cache=cache,
+        progress=lambda evaluation: (_ for _ in ()).throw(KeyboardInterrupt),
+    )
+    assert found.interrupted and len(found.results) == 1 and found.results[0].evaluations_used == 1

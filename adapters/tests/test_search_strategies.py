@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters import search as search_module
 from adapters.cli import main
 from adapters.drivers import synthetic
-from adapters.plan import Plan, reference_plan
+from adapters.plan import PassStep, Plan, reference_plan
 from adapters.search import (
     LLVM_SEARCH_KNOBS,
     LLVM_SEARCH_PASSES,
@@ -29,7 +28,7 @@ SMALL_PROBLEMS = (
     synthetic.SyntheticProblem(seed=2, passes=6, length=3, crash_pairs=2),
 )
 LLVM_SPACE = SearchSpace(
-    reference_plan("llvm"), tuple(search_module.PassStep(name) for name in LLVM_SEARCH_PASSES), LLVM_SEARCH_KNOBS
+    reference_plan("llvm"), tuple(PassStep(name) for name in LLVM_SEARCH_PASSES), LLVM_SEARCH_KNOBS
 )
 
 Score = Callable[[Plan], float]
@@ -81,7 +80,7 @@ def test_every_strategy_finds_the_synthetic_optimum(tmp_path: Path, strategy: st
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_the_same_seed_gives_the_same_proposals(strategy: str) -> None:
     problem = SMALL_PROBLEMS[1]
-    space = SearchSpace(reference_plan("synthetic"), tuple(search_module.PassStep(name) for name in problem.names))
+    space = SearchSpace(reference_plan("synthetic"), tuple(PassStep(name) for name in problem.names))
     for current, score in ((space, synthetic_score(problem)), (LLVM_SPACE, pseudo_score)):
         first = drive(strategy, current, 7, score, rounds=30)
         assert first and first == drive(strategy, current, 7, score, rounds=30)
@@ -126,7 +125,7 @@ def test_evolutionary_stops_after_its_patience_runs_out() -> None:
 
 
 def test_evolutionary_stops_when_the_space_is_exhausted() -> None:
-    tiny = SearchSpace(reference_plan("synthetic"), (search_module.PassStep("s00"),), max_extra_passes=1)
+    tiny = SearchSpace(reference_plan("synthetic"), (PassStep("s00"),), max_extra_passes=1)
     rounds = drive("evolutionary", tiny, 0, lambda plan: len(plan.passes), population=4)
     proposed = [plan for round_ in rounds for plan in round_]
     assert len(proposed) == len(set(proposed)) <= 8  # s00 repeated 1..8 times: nothing else to propose

@@ -12,7 +12,17 @@ from .deployments import (
     participant_key_issue,
     principal_authenticate,
 )
-from .rounds import plan_current, plan_row, round_dispatch, round_finish, round_shortlist, round_start
+from .rounds import (
+    plan_current,
+    plan_row,
+    portfolio_current,
+    portfolio_row,
+    round_dispatch,
+    round_finish,
+    round_pool,
+    round_shortlist,
+    round_start,
+)
 from .work import (
     local_problem_register,
     signal_submit,
@@ -36,6 +46,9 @@ __all__ = [
     "participant_create",
     "plan_current",
     "plan_row",
+    "portfolio_current",
+    "portfolio_row",
+    "round_pool",
     "round_dispatch",
     "round_finish",
     "round_shortlist",

@@ -1,8 +1,12 @@
-"""Search rounds (DESIGN.md §8): each step of a round is one transaction with its ledger entry, so the ledger
-alone tells how every plan came to be and `manage.py backtest` can replay it.
+"""Search rounds (docs/design.md §8): each step of a round is one transaction with its ledger entry, so the
+ledger alone tells how every plan and portfolio came to be and `manage.py backtest` can replay it.
 
-round.started (seed, space, policy) -> round.shortlisted (free public evaluations) -> round.dispatched
-(selection tasks) -> round.dispatched (confirmation tasks) -> plan.promoted? -> round.finished.
+Plan rounds: round.started (seed, space, policy) -> round.shortlisted (free public evaluations) ->
+round.dispatched (selection) -> round.dispatched (confirmation) -> plan.promoted? -> round.finished.
+Portfolio rounds: round.started (the current portfolio, the pool's search settings) -> round.pooled (the
+free per-program search's pool, its public sizes and marginal gains, the shortlist) -> round.dispatched
+(selection: marginal gains over the portfolio) -> round.dispatched (confirmation) -> portfolio.promoted?
+-> round.finished.
 """
 
 import hashlib
@@ -15,26 +19,30 @@ from django.db.models import F
 from django.utils import timezone
 
 from adapters import delta as plan_delta
+from adapters import portfolio as portfolio_file
 from adapters.plan import Plan as PlanFile
 from adapters.plan import reference_plan
 from adapters.search import Evaluation
 from governance.models import Policy
 from governance.policy_schemas import ORCHESTRATION_DEFAULTS
 from governance.selectors import policy_active
-from governance.services.ledger import ledger_append
 from opm_site.errors import ErrorCode, OpmError
-from orchestration import accounting, selectors
+from orchestration import accounting, events, selectors
 from orchestration.decisions import Decision, Estimate
 from orchestration.models import (
     EvaluationTask,
     Plan,
     PlanDelta,
+    Portfolio,
+    PortfolioDelta,
+    PortfolioMember,
     PrivacyBudget,
+    RoundKind,
     RoundState,
     SearchRound,
 )
 
-SYSTEM = "system:orchestrator"
+SYSTEM = events.SYSTEM
 
 
 def plan_row(plan: PlanFile) -> Plan:
@@ -42,6 +50,24 @@ def plan_row(plan: PlanFile) -> Plan:
     body = plan.to_json()
     digest = hashlib.sha256(rfc8785.dumps(body)).hexdigest()
     row, _ = Plan.objects.get_or_create(content_hash=digest, defaults={"toolchain": plan.toolchain, "body": body})
+    return row
+
+
+def portfolio_row(portfolio: portfolio_file.Portfolio) -> Portfolio:
+    """The content-addressed Portfolio row of a portfolio (created on first use, with its member rows)."""
+    digest = portfolio.content_hash()
+    row = Portfolio.objects.filter(content_hash=digest).first()
+    if row is not None:
+        return row
+    with transaction.atomic():  # a savepoint: a concurrent creation of the same portfolio wins cleanly
+        row, created = Portfolio.objects.get_or_create(
+            content_hash=digest, defaults={"toolchain": portfolio.toolchain, "body": portfolio.to_json()}
+        )
+        if created:
+            PortfolioMember.objects.bulk_create(
+                PortfolioMember(portfolio=row, plan=plan_row(member), position=position)
+                for position, member in enumerate(portfolio.members)
+            )
     return row
 
 
@@ -53,6 +79,14 @@ def plan_current(*, problem_class: str) -> tuple[int, Plan]:
     return 0, plan_row(reference_plan(problem_class.split("/", 1)[0]))
 
 
+def portfolio_current(*, problem_class: str) -> tuple[int, Portfolio]:
+    """The class's current portfolio version; version 0 is the empty portfolio (the reference alone)."""
+    latest = selectors.portfolio_latest_delta(problem_class=problem_class)
+    if latest is not None:
+        return latest.sequence, latest.child
+    return 0, portfolio_row(portfolio_file.Portfolio(problem_class.split("/", 1)[0], ()))
+
+
 def _policy(kind: str) -> Policy:
     policy = policy_active(kind=kind)
     if policy is None:
@@ -62,41 +96,50 @@ def _policy(kind: str) -> Policy:
 
 
 def round_start(
-    *, problem_class: str, strategy: str, seed: int, space: dict[str, Any], actor: str = SYSTEM
+    *,
+    problem_class: str,
+    strategy: str,
+    seed: int,
+    space: dict[str, Any],
+    kind: str = RoundKind.PLAN,
+    pool: dict[str, Any] | None = None,
+    actor: str = SYSTEM,
 ) -> SearchRound:
-    """Open a round from the problem class's current plan, recording everything its replay needs."""
+    """Open a round from the problem class's current plan (or, for a portfolio round, its current portfolio),
+    recording everything its replay needs."""
     toolchain = problem_class.split("/", 1)[0]
     orchestration, privacy = _policy("orchestration"), _policy("privacy")
     with transaction.atomic(durable=True):
-        version, incumbent = plan_current(problem_class=problem_class)
-        if incumbent.content_hash != PlanFile.from_json(space["start"]).content_hash():
-            raise OpmError(ErrorCode.VALIDATION_FAILED, "the search space must start from the current plan")
+        if kind == RoundKind.PORTFOLIO:
+            version, start = portfolio_current(problem_class=problem_class)
+            incumbent, base = None, start
+        else:
+            version, start = plan_current(problem_class=problem_class)
+            if start.content_hash != PlanFile.from_json(space["start"]).content_hash():
+                raise OpmError(ErrorCode.VALIDATION_FAILED, "the search space must start from the current plan")
+            incumbent, base = start, None
         search_round = SearchRound.objects.create(
             problem_class=problem_class,
             toolchain=toolchain,
+            kind=kind,
             strategy=strategy,
             seed=seed,
             state=RoundState.RUNNING,
             incumbent=incumbent,
+            base=base,
             started_at=timezone.now(),
         )
-        ledger_append(
-            kind="round.started",
+        events.record_round_started(
+            search_round=search_round,
             actor=actor,
-            subject=f"round:{search_round.pk}",
-            payload={
-                "round": search_round.pk,
-                "problem_class": problem_class,
-                "toolchain": toolchain,
-                "strategy": strategy,
-                "seed": seed,
-                "incumbent": {"version": version, "hash": incumbent.content_hash, "body": incumbent.body},
-                "space": space,
-                "policy": {
-                    "orchestration": {"version": orchestration.version, "document": _with_defaults(orchestration)},
-                    "privacy": {"version": privacy.version, "document": privacy.document},
-                },
+            version=version,
+            start=start,
+            space=space,
+            policy={
+                "orchestration": {"version": orchestration.version, "document": _with_defaults(orchestration)},
+                "privacy": {"version": privacy.version, "document": privacy.document},
             },
+            pool=pool,
         )
     return search_round
 
@@ -113,27 +156,53 @@ def round_shortlist(
         rows = [plan_row(plan) for plan in shortlist]
         search_round.result = {**search_round.result, "shortlist": [row.content_hash for row in rows]}
         search_round.save(update_fields=["result"])
-        ledger_append(
-            kind="round.shortlisted",
-            actor=SYSTEM,
-            subject=f"round:{search_round.pk}",
-            payload={
-                "round": search_round.pk,
-                "start_score": start_score,
-                "evaluations": [
-                    [e.plan.content_hash(), e.score if e.ok and e.score != float("inf") else None] for e in evaluations
-                ],
-                "shortlist": [{"hash": row.content_hash, "body": row.body} for row in rows],
-            },
+        events.record_round_shortlisted(
+            search_round=search_round,
+            start_score=start_score,
+            evaluations=[
+                (e.plan.content_hash(), e.score if e.ok and e.score != float("inf") else None) for e in evaluations
+            ],
+            shortlist=rows,
+        )
+    return search_round
+
+
+def round_pool(
+    *,
+    search_round: SearchRound,
+    reference: Sequence[int],
+    candidates: Sequence[tuple[PlanFile, Sequence[int | None]]],
+    base_sizes: dict[str, Sequence[int | None]],
+    gains: dict[str, float],
+    shortlist: Sequence[str],
+) -> SearchRound:
+    """Record a portfolio round's free public part: the pool, its public sizes and gains, the shortlist."""
+    with transaction.atomic(durable=True):
+        rows = [(plan_row(plan), sizes) for plan, sizes in candidates]
+        search_round.result = {**search_round.result, "shortlist": list(shortlist), "pool": len(rows)}
+        search_round.save(update_fields=["result"])
+        events.record_round_pooled(
+            search_round=search_round,
+            reference=reference,
+            candidates=rows,
+            base_sizes=base_sizes,
+            gains=gains,
+            shortlist=shortlist,
         )
     return search_round
 
 
 def round_dispatch(
-    *, search_round: SearchRound, phase: str, plans: Sequence[Plan], noise_multiplier: float, clip_bound: float
+    *,
+    search_round: SearchRound,
+    phase: str,
+    plans: Sequence[Plan],
+    noise_multiplier: float,
+    clip_bound: float,
 ) -> list[EvaluationTask]:
-    """One task per (plan, eligible problem of the class). A problem is eligible when its deployment may work
-    and its participant's remaining budget covers every task of this dispatch (the lease charges it)."""
+    """One task per (plan, eligible problem of the class); a portfolio round's tasks ask for each plan's
+    marginal gain over the round's portfolio. A problem is eligible when its deployment may work and its
+    participant's remaining budget covers every task of this dispatch (the lease charges it)."""
     cost = accounting.rho_nano_of_noise_multiplier(noise_multiplier) * len(plans)
     with transaction.atomic(durable=True):
         problems = [
@@ -147,6 +216,7 @@ def round_dispatch(
             EvaluationTask.objects.create(
                 round=search_round,
                 plan=plan,
+                base=search_round.base,
                 local_problem=problem,
                 noise_multiplier=noise_multiplier,
                 clip_bound=clip_bound,
@@ -155,19 +225,15 @@ def round_dispatch(
             for plan in plans
             for problem in problems
         ]
-        ledger_append(
-            kind="round.dispatched",
-            actor=SYSTEM,
-            subject=f"round:{search_round.pk}",
-            payload={
-                "round": search_round.pk,
-                "phase": phase,
-                "plans": [plan.content_hash for plan in plans],
-                "problems": [{"participant": p.participant.name, "problem": p.handle} for p in problems],
-                "noise_multiplier": noise_multiplier,
-                "clip_bound": clip_bound,
-                "tasks": len(tasks),
-            },
+        events.record_round_dispatched(
+            search_round=search_round,
+            phase=phase,
+            plans=plans,
+            base=search_round.base,
+            problems=problems,
+            noise_multiplier=noise_multiplier,
+            clip_bound=clip_bound,
+            tasks=len(tasks),
         )
     return tasks
 
@@ -182,15 +248,17 @@ def round_finish(
     decision: Decision | None = None,
     confirmation: Estimate | None = None,
     evidence: Sequence[int] = (),
-) -> PlanDelta | None:
-    """Close the round; on a promotion, the winner becomes the class's next plan version with its delta."""
+) -> PlanDelta | PortfolioDelta | None:
+    """Close the round; on a promotion the winner becomes the class's next plan version (a plan round) or
+    joins its portfolio as the next portfolio version (a portfolio round), with its delta."""
     with transaction.atomic(durable=True):
         search_round = SearchRound.objects.select_for_update().get(pk=search_round.pk)
         if search_round.state != RoundState.RUNNING:
             raise OpmError(ErrorCode.VALIDATION_FAILED, f"round {search_round.pk} is {search_round.state}")
         promoted = None
         if decision is not None and decision.promote:
-            promoted = _promote(search_round, winner, confirmation, evidence)
+            promote = _promote_member if search_round.kind == RoundKind.PORTFOLIO else _promote
+            promoted = promote(search_round, winner, confirmation, evidence)
         search_round.state, search_round.stop_reason = state, reason[:200]
         search_round.finished_at = timezone.now()
         search_round.result = {
@@ -201,19 +269,14 @@ def round_finish(
             "promoted_version": promoted.sequence if promoted else None,
         }
         search_round.save(update_fields=["state", "stop_reason", "finished_at", "result"])
-        ledger_append(
-            kind="round.finished",
-            actor=SYSTEM,
-            subject=f"round:{search_round.pk}",
-            payload={
-                "round": search_round.pk,
-                "state": state,
-                "reason": reason[:200],
-                "estimates": estimates,
-                "winner": winner,
-                "decision": decision.to_json() if decision else None,
-                "promoted_version": promoted.sequence if promoted else None,
-            },
+        events.record_round_finished(
+            search_round=search_round,
+            state=state,
+            reason=reason,
+            estimates=estimates,
+            winner=winner,
+            decision=decision,
+            promoted_version=promoted.sequence if promoted else None,
         )
     return promoted
 
@@ -240,19 +303,37 @@ def _promote(
         round=search_round,
         promoted_at=timezone.now(),
     )
-    ledger_append(
-        kind="plan.promoted",
-        actor=SYSTEM,
-        subject=f"plan:{child.content_hash}",
-        payload={
-            "problem_class": search_round.problem_class,
-            "version": row.sequence,
-            "round": search_round.pk,
-            "parent": parent.content_hash,
-            "child": child.content_hash,
-            "ops": row.ops,
-            "estimate": confirmation.to_json() if confirmation else None,
-            "evidence": list(evidence),
-        },
+    events.record_plan_promoted(delta=row, search_round=search_round, confirmation=confirmation, evidence=evidence)
+    return row
+
+
+def _promote_member(
+    search_round: SearchRound, winner: str | None, confirmation: Estimate | None, evidence: Sequence[int]
+) -> PortfolioDelta:
+    member = Plan.objects.get(content_hash=winner)
+    version, parent = portfolio_current(problem_class=search_round.problem_class)
+    if parent.pk != search_round.base_id:
+        raise OpmError(
+            ErrorCode.VALIDATION_FAILED,
+            f"{search_round.problem_class}'s portfolio moved to version {version} while round {search_round.pk} ran",
+            status=409,
+        )
+    before = portfolio_file.Portfolio.from_json(parent.body)
+    after = before.with_member(PlanFile.from_json(member.body))
+    if after == before:
+        raise OpmError(ErrorCode.VALIDATION_FAILED, f"plan {winner[:12]} is already a member", status=409)
+    delta = portfolio_file.diff(before, after)
+    row = PortfolioDelta.objects.create(
+        problem_class=search_round.problem_class,
+        sequence=version + 1,
+        parent=parent,
+        child=portfolio_row(after),
+        ops=delta.to_json()["ops"],
+        evidence={"signals": list(evidence), "estimate": confirmation.to_json() if confirmation else None},
+        round=search_round,
+        promoted_at=timezone.now(),
+    )
+    events.record_portfolio_promoted(
+        delta=row, search_round=search_round, member=member, confirmation=confirmation, evidence=evidence
     )
     return row

@@ -27,6 +27,8 @@ from orchestration.services.budgets import budget_reserve
 DEFAULT_LEASE = dt.timedelta(minutes=10)
 MAX_LEASE = dt.timedelta(hours=2)
 SIGNAL_KEYS = {"task", "value", "n", "mechanism", "parameters"}
+MARGINAL_KEYS = SIGNAL_KEYS | {"statistic", "base"}
+MARGINAL_LOG_GAIN = "marginal_log_gain"
 
 
 def local_problem_register(
@@ -62,7 +64,7 @@ def tasks_lease(*, deployment: AdapterDeployment, limit: int = 1, lease: dt.time
         candidates = (
             EvaluationTask.objects.select_for_update(skip_locked=True)
             .filter(state=TaskState.QUEUED, local_problem__deployment=deployment)
-            .select_related("plan", "local_problem")
+            .select_related("plan", "local_problem", "base")
             .order_by("created_at", "pk")[: max(1, min(limit, 50))]
         )
         for task in candidates:
@@ -108,8 +110,11 @@ def _parse_signal(body: bytes) -> dict[str, Any]:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise OpmError(ErrorCode.INVALID_SIGNAL, "the signal body is not JSON") from None
-    if not isinstance(document, dict) or set(document) != SIGNAL_KEYS:
-        raise OpmError(ErrorCode.INVALID_SIGNAL, f"a signal has exactly the keys {sorted(SIGNAL_KEYS)}")
+    if not isinstance(document, dict) or set(document) not in (SIGNAL_KEYS, MARGINAL_KEYS):
+        raise OpmError(
+            ErrorCode.INVALID_SIGNAL,
+            f"a signal has exactly the keys {sorted(SIGNAL_KEYS)}, plus statistic and base for a portfolio task",
+        )
     try:
         if rfc8785.dumps(document) != body:
             raise OpmError(ErrorCode.INVALID_SIGNAL, "the signal body must be RFC 8785 canonical JSON")
@@ -158,6 +163,7 @@ def signal_submit(*, deployment: AdapterDeployment, body: bytes, signature: byte
                 "problem": task.problem_handle,
                 "plan": task.plan_id,
                 "plan_hash": task.plan_hash,
+                "base": task.base_hash,
                 "round": task.round_id,
                 "phase": task.phase,
                 "body": document,
@@ -195,8 +201,19 @@ def _check_signal_values(document: dict[str, Any], task: work_store.SignalTask) 
         raise OpmError(ErrorCode.INVALID_SIGNAL, "the mechanism must be gaussian with its parameters")
     if parameters.get("noise_multiplier") != task.noise_multiplier or parameters.get("clip_bound") != task.clip_bound:
         raise OpmError(ErrorCode.INVALID_SIGNAL, "the mechanism parameters must be the task's")
-    std = task.noise_multiplier * 2 * task.clip_bound / n
-    if abs(value) > task.clip_bound + 40 * std:  # beyond 40 sigma: not a release of this mechanism
+    if task.base_hash is None and "statistic" in document:
+        raise OpmError(ErrorCode.INVALID_SIGNAL, "this task asks for the plan's gain over the reference")
+    if task.base_hash is not None and (
+        document.get("statistic") != MARGINAL_LOG_GAIN or document.get("base") != task.base_hash
+    ):
+        raise OpmError(
+            ErrorCode.INVALID_SIGNAL, f"this task asks for the {MARGINAL_LOG_GAIN} over portfolio {task.base_hash}"
+        )
+    # gains over the reference lie in [-c, c]; marginal gains over a portfolio in [0, c]
+    width = 2 if task.base_hash is None else 1
+    std = task.noise_multiplier * width * task.clip_bound / n
+    lower = task.clip_bound * (1 - width)
+    if not lower - 40 * std <= value <= task.clip_bound + 40 * std:  # beyond 40 sigma: not this mechanism
         raise OpmError(ErrorCode.INVALID_SIGNAL, "value is outside the mechanism's range")
 
 

@@ -34,7 +34,7 @@ def make_manifest(**overrides):
         "toolchain": "llvm",
         "toolchain_version": "22.1.8",
         "artifact_digest": "sha256:" + "0" * 64,
-        "contracts": ["opm-adapter@1.0.0"],
+        "contracts": [f"{ADAPTER_CONTRACT_NAME}@{ADAPTER_CONTRACT_VERSION}"],
         "passes": ["gvn", "licm"],
     }
     return manifest | overrides

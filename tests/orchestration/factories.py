@@ -12,6 +12,8 @@ from orchestration.models import (
     PerformanceSignal,
     Plan,
     PlanDelta,
+    Portfolio,
+    PortfolioDelta,
     PrivacyBudget,
     PrivacyCharge,
     SearchRound,
@@ -93,6 +95,29 @@ class PlanDeltaFactory(factory.django.DjangoModelFactory):
     parent = factory.SubFactory(PlanFactory)
     child = factory.SubFactory(PlanFactory)
     ops = factory.LazyFunction(lambda: [{"op": "insert", "at": 0, "pass": {"name": "gvn"}}])
+    promoted_at = factory.LazyFunction(timezone.now)
+
+
+class PortfolioFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Portfolio
+
+    toolchain = "llvm"
+    body = factory.Sequence(
+        lambda n: {"toolchain": "llvm", "members": [{"toolchain": "llvm", "passes": [], "knobs": {}}]}
+    )
+    content_hash = factory.Sequence(lambda n: hashlib.sha256(f"portfolio-{n}".encode()).hexdigest())
+
+
+class PortfolioDeltaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PortfolioDelta
+
+    problem_class = "llvm/text-bytes"
+    sequence = factory.Sequence(lambda n: n + 1)
+    parent = factory.SubFactory(PortfolioFactory)
+    child = factory.SubFactory(PortfolioFactory)
+    ops = factory.LazyFunction(lambda: [{"op": "remove", "plan": "0" * 64}])
     promoted_at = factory.LazyFunction(timezone.now)
 
 

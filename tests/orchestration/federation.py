@@ -13,6 +13,7 @@ from django.utils import timezone
 from adapters import privacy
 from adapters.drivers.synthetic import SUFFIX, SyntheticDriver
 from adapters.plan import Plan as PlanFile
+from adapters.portfolio import Portfolio, best_size
 from governance.policy_schemas import DEFAULT_DOCUMENTS
 from governance.services import policy_activate, policy_create
 from orchestration import orchestrator
@@ -76,19 +77,40 @@ class Member:
             commitment="ab" * 32,
         )
 
+    def size(self, plan: PlanFile, program: Path) -> int | None:
+        measured = self.driver.measure(plan, program)
+        return measured.text_bytes if measured.ok else None
+
+    def gains(self, task) -> tuple[list[float], str]:
+        """What the adapter computes: per program, the plan's clipped gain over the reference, or (a portfolio
+        task) the candidate's clipped marginal log gain over the portfolio."""
+        plan = PlanFile.from_json(task.plan.body)
+        if task.base is None:
+            gains = [
+                privacy.clipped_gain(
+                    self.driver.reference(program).text_bytes, self.size(plan, program), task.clip_bound
+                )
+                for program in self.corpus
+            ]
+            return gains, privacy.CLIPPED_GAIN
+        base = Portfolio.from_json(task.base.body)
+        grown = base.with_member(plan)
+        gains = []
+        for program in self.corpus:
+            sizes = [self.size(candidate, program) for candidate in grown.candidates()]
+            before = best_size(sizes[: len(base.candidates())])
+            gains.append(privacy.marginal_gain(before, best_size(sizes), task.clip_bound) if grown != base else 0.0)
+        return gains, privacy.MARGINAL_LOG_GAIN
+
     def work(self) -> int:
         done = 0
         while tasks := tasks_lease(deployment=self.deployment, limit=10):
             for task in tasks:
-                plan = PlanFile.from_json(task.plan.body)
-                gains = []
-                for program in self.corpus:
-                    reference = self.driver.reference(program).text_bytes
-                    measured = self.driver.measure(plan, program)
-                    size = measured.text_bytes if measured.ok else None
-                    gains.append(privacy.clipped_gain(reference, size, task.clip_bound))
-                released = privacy.release(gains, clip=task.clip_bound, noise_multiplier=task.noise_multiplier)
-                body = rfc8785.dumps(released.to_signal_body(task.pk))
+                gains, statistic = self.gains(task)
+                released = privacy.release(
+                    gains, clip=task.clip_bound, noise_multiplier=task.noise_multiplier, statistic=statistic
+                )
+                body = rfc8785.dumps(released.to_signal_body(task.pk, task.base and task.base.content_hash))
                 signal_submit(deployment=self.deployment, body=body, signature=self.key.sign(body))
                 done += 1
         return done
@@ -113,4 +135,5 @@ class Federation:
         return True
 
     def settings(self, strategy: str = "greedy", seed: int = 7) -> orchestrator.RoundSettings:
+        """Round settings on the public variants; portfolio rounds take their strategy from the policy."""
         return orchestrator.RoundSettings(PROBLEM_CLASS, strategy, self.public, seed=seed)

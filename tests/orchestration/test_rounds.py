@@ -15,6 +15,7 @@ from adapters.drivers.synthetic import SyntheticDriver, SyntheticProblem, optimu
 from adapters.ledger.export import ExportError
 from adapters.plan import Plan as PlanFile
 from adapters.plan import reference_plan
+from adapters.portfolio import Portfolio
 from adapters.search import Objective, search_space
 from governance.models import LedgerEntry
 from orchestration import backtest, decisions, orchestrator
@@ -224,11 +225,12 @@ def test_orchestrate_and_plan_export_commands(federation, tmp_path, capsys, monk
     assert "summary" in out and "finished" in out and "v1" in out
     target = tmp_path / "plan.json"
     call_command("plan", "export", "--promoted", PROBLEM_CLASS, "-o", str(target))
-    exported = PlanFile.from_json(json.loads(target.read_text()))
+    exported = Portfolio.from_json(json.loads(target.read_text()))  # a promoted plan is a portfolio of one
     delta = PlanDelta.objects.get(problem_class=PROBLEM_CLASS, sequence=1)
-    assert exported.content_hash() == delta.child.content_hash
-    call_command("plan", "export", delta.child.content_hash, "-o", str(tmp_path / "again.json"))
-    assert (tmp_path / "again.json").read_text() == target.read_text()
+    assert [member.content_hash() for member in exported.members] == [delta.child.content_hash]
+    call_command("plan", "export", delta.child.content_hash[:12], "-o", str(tmp_path / "again.json"))
+    again = PlanFile.from_json(json.loads((tmp_path / "again.json").read_text()))
+    assert again == exported.members[0]
     with pytest.raises(CommandError, match="no plan"):
         call_command("plan", "export", "0" * 64, "-o", str(tmp_path / "x.json"))
     with pytest.raises(CommandError, match="either"):

@@ -5,12 +5,13 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from adapters.contract import ADAPTER_CONTRACT
 from governance.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
 
 
-def report(verdict="passed", contract="opm-adapter@1.0.0"):
+def report(verdict="passed", contract=ADAPTER_CONTRACT):
     return {
         "contract": contract,
         "toolchain": "llvm",

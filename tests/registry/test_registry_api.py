@@ -3,6 +3,7 @@
 import pytest
 from django.utils import timezone
 
+from adapters.contract import ADAPTER_CONTRACT
 from registry.models import PassSpec
 from registry.services import release_transition
 
@@ -11,13 +12,13 @@ pytestmark = pytest.mark.django_db
 
 def test_contracts_and_discovery(client, release, adapter_contract):
     contracts = client.get("/api/v1/registry/contracts").json()
-    assert [c["name"] + "@" + c["version"] for c in contracts["results"]] == ["opm-adapter@1.0.0"]
+    assert [c["name"] + "@" + c["version"] for c in contracts["results"]] == [ADAPTER_CONTRACT]
     assert client.get("/api/v1/registry/discovery", {"contract": "opm-adapter@^1.0"}).json()["count"] == 0
     release_transition(release=release, to_state="in_review", actor="t")
     release_transition(release=release, to_state="approved", actor="t")
     found = client.get("/api/v1/registry/discovery", {"contract": "opm-adapter@^1.0", "passes": "gvn,licm"}).json()
     assert [r["name"] for r in found["results"]] == ["llvm-size"] and found["results"][0]["contracts"] == [
-        "opm-adapter@1.0.0"
+        ADAPTER_CONTRACT
     ]
     assert client.get("/api/v1/registry/discovery", {"contract": "opm-adapter@^2"}).json()["count"] == 0
     bad = client.get("/api/v1/registry/discovery", {"contract": "opm-adapter@^^x"})

@@ -6,7 +6,7 @@ from django.utils import timezone
 from governance.models import LedgerEntry
 from opm_site.errors import ErrorCode, OpmError
 from registry import selectors
-from registry.contract_defs import ADAPTER_CONTRACT_SCHEMAS
+from registry.contract_defs import ADAPTER_CONTRACT_SCHEMAS, ADAPTER_CONTRACT_VERSION
 from registry.models import PassSpec
 from registry.services import (
     TRANSITIONS,
@@ -29,7 +29,7 @@ def error(call) -> OpmError:
     return excinfo.value
 
 
-def approved(name="opm-adapter", version="1.0.0"):
+def approved(name="opm-adapter", version=ADAPTER_CONTRACT_VERSION):
     return contract_mark_approved(
         contract=contract_create(name=name, version=version, message_schemas=ADAPTER_CONTRACT_SCHEMAS)
     )

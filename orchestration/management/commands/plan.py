@@ -1,41 +1,67 @@
-"""`manage.py plan export`: write a plan file (DESIGN.md §7) by id or content hash, or a class's promoted plan."""
+"""`manage.py plan export`: write a plan or portfolio file by id or content hash, or a class's promoted portfolio."""
 
 import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from adapters.plan import Plan as PlanFile
+from adapters.portfolio import Portfolio
 from orchestration import selectors
-from orchestration.services import plan_current
+from orchestration.services import plan_current, portfolio_current
 
 
 class Command(BaseCommand):
-    help = "Export a plan as a plan file: by id or content hash, or the current promoted plan of a problem class."
+    help = "Export a plan or portfolio file: by id or content hash (a 12-digit prefix will do), or --promoted CLASS."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="{export}")
-        export = sub.add_parser("export", help="Write the plan file (JSON) to -o FILE, or stdout with -o -.")
-        export.add_argument("ref", nargs="?", help="Plan id or 64-hex content hash.")
-        export.add_argument("--promoted", metavar="CLASS", help="The current plan of this problem class instead.")
+        export = sub.add_parser(
+            "export", help="Write the plan or portfolio file (JSON) to -o FILE, or stdout with -o -."
+        )
+        export.add_argument(
+            "ref", nargs="?", help="Plan or portfolio id, content hash, or a unique prefix of at least 8 hex digits."
+        )
+        export.add_argument(
+            "--promoted",
+            metavar="CLASS",
+            help="The problem class's promoted portfolio instead (a class promoted by plan rounds only: the portfolio "
+            "of its current plan).",
+        )
         export.add_argument("-o", "--output", required=True, help="Output file, or - for stdout.")
 
     def handle(self, *args, action: str, ref: str | None, promoted: str | None, output: str, **options) -> None:
         if bool(ref) == bool(promoted):
-            raise CommandError("give either a plan id/hash or --promoted CLASS")
+            raise CommandError("give either a plan or portfolio id/hash, or --promoted CLASS")
         if promoted:
-            version, plan = plan_current(problem_class=promoted)
-            note = f"{promoted} v{version}"
+            body, digest, note = self._promoted(promoted)
         else:
-            plan = selectors.plan_by_ref(ref=ref)
-            if plan is None:
-                raise CommandError(f"no plan {ref!r} (give an id or a 64-hex content hash)")
-            note = f"plan {plan.pk}"
-        text = json.dumps(plan.body, indent=2, sort_keys=True) + "\n"
+            found = selectors.plan_by_ref(ref=ref) or selectors.portfolio_by_ref(ref=ref)
+            if found is None:
+                raise CommandError(
+                    f"no plan or portfolio {ref!r} (give an id, a 64-hex content hash or a unique prefix of "
+                    f"at least {selectors.MIN_HASH_PREFIX} hex digits)"
+                )
+            body, digest = found.body, found.content_hash
+            note = f"{found._meta.verbose_name} {found.pk}"
+        text = json.dumps(body, indent=2, sort_keys=True) + "\n"
         if output == "-":
             self.stdout.write(text, ending="")
             return
         path = Path(output)
+        if not path.parent.is_dir():
+            raise CommandError(f"-o {output}: the directory {path.parent} does not exist")
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(text)
         tmp.replace(path)
-        self.stdout.write(self.style.SUCCESS(f"{note} ({plan.content_hash[:12]}) written to {path}"))
+        self.stdout.write(self.style.SUCCESS(f"{note} ({digest[:12]}) written to {path}"))
+
+    def _promoted(self, problem_class: str) -> tuple[dict, str, str]:
+        """The class's portfolio, or for a class whose plans were promoted one at a time, that plan alone."""
+        version, portfolio = portfolio_current(problem_class=problem_class)
+        if version > 0:
+            return portfolio.body, portfolio.content_hash, f"{problem_class} portfolio v{version}"
+        plan_version, plan = plan_current(problem_class=problem_class)
+        single = Portfolio.of(PlanFile.from_json(plan.body))
+        label = f"{problem_class} plan v{plan_version}, as a portfolio of {len(single.members)}"
+        return single.to_json(), single.content_hash(), label

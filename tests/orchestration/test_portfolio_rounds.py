@@ -1,0 +1,152 @@
+"""Portfolio rounds end to end in process: a public pool, private marginal gains over the portfolio, a promoted
+member with its delta, delta-sync of portfolios, exports and backtests that reproduce (or catch) each step."""
+
+import json
+from pathlib import Path
+
+import pytest
+import rfc8785
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from rest_framework.test import APIClient
+
+from adapters import privacy
+from adapters.plan import Plan as PlanFile
+from adapters.portfolio import Portfolio, PortfolioDelta, apply_delta
+from governance.models import LedgerEntry
+from opm_site.errors import OpmError
+from orchestration import backtest, decisions, orchestrator, services
+from orchestration.models import EvaluationTask
+from orchestration.models import PortfolioDelta as PortfolioDeltaRow
+from orchestration.services import portfolio_current
+
+from .federation import ORCHESTRATION, PROBLEM_CLASS, Federation, activate
+
+pytestmark = pytest.mark.django_db
+
+# A small pool search keeps the synthetic variants' best plans apart, so the pool holds several candidates.
+PORTFOLIO_POLICY = {**ORCHESTRATION, "pool_budget": 6, "pool_strategy": "random", "portfolio_size": 2}
+
+
+@pytest.fixture
+def federation(tmp_path, monkeypatch, adapter_contract):
+    made = Federation(tmp_path)
+    activate("orchestration", PORTFOLIO_POLICY)
+    monkeypatch.setattr(orchestrator, "_wait", made.wait)
+    return made
+
+
+def export(tmp_path: Path) -> Path:
+    directory = tmp_path / "export"
+    call_command("ledger", "checkpoint")
+    call_command("ledger", "export", str(directory), "--no-progress")
+    return directory
+
+
+def test_a_portfolio_round_promotes_the_candidate_that_adds_most(federation):
+    outcome = orchestrator.run_portfolio_round(federation.settings(seed=3))
+    search_round = outcome.round
+    assert search_round.kind == "portfolio" and search_round.state == "finished", search_round.stop_reason
+    assert outcome.promoted_version == 1, search_round.stop_reason
+    kinds = list(
+        LedgerEntry.objects.filter(subject=f"round:{search_round.pk}").order_by("index").values_list("kind", flat=True)
+    )
+    assert kinds == ["round.started", "round.pooled", "round.dispatched", "round.dispatched", "round.finished"]
+    pooled = LedgerEntry.objects.get(kind="round.pooled").payload
+    assert pooled["shortlist"] == outcome.shortlist and pooled["candidates"]
+    assert all(len(item["sizes"]) == len(pooled["reference"]) for item in pooled["candidates"])
+    # Every task asked for a marginal gain over the empty portfolio, the version the round started from.
+    empty = Portfolio("synthetic", ())
+    assert set(EvaluationTask.objects.values_list("base__content_hash", flat=True)) == {empty.content_hash()}
+    signals = LedgerEntry.objects.filter(kind="signal.accepted", payload__round=search_round.pk)
+    assert {entry.payload["body"]["statistic"] for entry in signals} == {"marginal_log_gain"}
+    promoted = LedgerEntry.objects.get(kind="portfolio.promoted").payload
+    assert promoted["member"] == search_round.result["winner"]
+    assert set(promoted["evidence"]) == set(signals.values_list("index", flat=True))
+    row = PortfolioDeltaRow.objects.get(problem_class=PROBLEM_CLASS, sequence=1)
+    delta = {"parent": row.parent.content_hash, "child": row.child.content_hash, "ops": row.ops}
+    child = apply_delta(PortfolioDelta.from_json(delta), empty)
+    assert [member.content_hash() for member in child.members] == [promoted["member"]]
+    estimate = promoted["estimate"]
+    assert estimate["participants"] == 4 and estimate["mean"] - 1.645 * estimate["std"] > PORTFOLIO_POLICY["min_margin"]
+
+
+def test_rounds_grow_the_portfolio_up_to_k_and_never_ask_about_a_candidate_twice(federation):
+    outcomes = [orchestrator.run_portfolio_round(federation.settings(seed=3)) for _ in range(2)]
+    version, current = portfolio_current(problem_class=PROBLEM_CLASS)
+    members = Portfolio.from_json(current.body).members
+    assert version == len(members) == sum(outcome.promoted_version is not None for outcome in outcomes)
+    for earlier, later in zip(outcomes, outcomes[1:], strict=False):  # a base keeps its tried candidates out
+        if earlier.round.base_id == later.round.base_id:
+            assert not set(earlier.shortlist) & set(later.shortlist)
+    if version == PORTFOLIO_POLICY["portfolio_size"]:
+        with pytest.raises(OpmError, match="already holds 2 plans"):
+            orchestrator.run_portfolio_round(federation.settings(seed=3))
+
+
+def test_portfolio_delta_sync_and_export(federation, tmp_path):
+    orchestrator.run_portfolio_round(federation.settings(seed=3))
+    client = APIClient()
+    synced = client.get("/api/v1/portfolios/deltas", {"problem_class": PROBLEM_CLASS, "since": 0}).json()
+    portfolio = Portfolio("synthetic", ())
+    for item in synced["deltas"]:
+        portfolio = apply_delta(PortfolioDelta.from_json({k: item[k] for k in ("parent", "child", "ops")}), portfolio)
+    version, current = portfolio_current(problem_class=PROBLEM_CLASS)
+    assert synced["version"] == version == 1 and portfolio.content_hash() == current.content_hash
+    fetched = client.get(f"/api/v1/portfolios/{current.content_hash[:12]}").json()
+    assert Portfolio.from_json(fetched["body"]) == portfolio
+    assert client.get("/api/v1/portfolios/" + "0" * 64).status_code == 404
+    beyond = client.get("/api/v1/portfolios/deltas", {"problem_class": PROBLEM_CLASS, "since": 2})
+    assert beyond.status_code == 400 and beyond.json()["code"] == "invalid_range"
+
+    target = tmp_path / "portfolio.json"
+    call_command("plan", "export", "--promoted", PROBLEM_CLASS, "-o", str(target))
+    assert Portfolio.from_json(json.loads(target.read_text())) == portfolio
+    member = portfolio.members[0]
+    call_command("plan", "export", member.content_hash()[:12], "-o", str(tmp_path / "member.json"))
+    assert PlanFile.from_json(json.loads((tmp_path / "member.json").read_text())) == member
+    with pytest.raises(CommandError, match="no plan"):
+        call_command("plan", "export", "abc", "-o", str(tmp_path / "x.json"))
+
+
+def test_backtest_replays_portfolio_rounds_and_catches_a_changed_rule(federation, tmp_path, monkeypatch):
+    for _ in range(2):
+        orchestrator.run_portfolio_round(federation.settings(seed=3))
+    directory = export(tmp_path)
+    replay = backtest.replay(directory)
+    assert replay.verdict == "reproduced", replay.divergence
+    promoted = [decision for decision in replay.decisions if decision["promoted"]]
+    assert promoted and all(decision["kind"] == "portfolio" for decision in replay.decisions)
+
+    real = decisions.portfolio_shortlist
+    monkeypatch.setattr(decisions, "portfolio_shortlist", lambda gains, size, tried=(): real(gains, 1, tried))
+    changed = backtest.replay(directory)
+    assert changed.verdict == "diverged" and "shortlist" in changed.divergence
+
+
+def test_a_portfolio_tasks_signal_must_name_its_statistic_and_portfolio(federation):
+    member = federation.members[0]
+    candidate = PlanFile.from_json({"toolchain": "synthetic", "passes": [{"name": "s00"}]})
+    base = services.portfolio_row(Portfolio("synthetic", ()))
+    EvaluationTask.objects.create(
+        plan=services.plan_row(candidate),
+        base=base,
+        local_problem=member.deployment.problems.get(),
+        noise_multiplier=20.0,
+        clip_bound=0.1,
+    )
+    task = services.tasks_lease(deployment=member.deployment, limit=1)[0]
+    gains, statistic = member.gains(task)
+    assert statistic == privacy.MARGINAL_LOG_GAIN and all(0.0 <= gain <= 0.1 for gain in gains)
+
+    def submit(document_statistic: str, base_hash: str | None):
+        released = privacy.release(gains, clip=0.1, noise_multiplier=20.0, statistic=document_statistic)
+        body = rfc8785.dumps(released.to_signal_body(task.pk, base_hash))
+        return services.signal_submit(deployment=member.deployment, body=body, signature=member.key.sign(body))
+
+    for wrong in ((privacy.MARGINAL_LOG_GAIN, "f" * 64), (privacy.CLIPPED_GAIN, None)):
+        with pytest.raises(OpmError) as caught:
+            submit(*wrong)
+        assert caught.value.code == "invalid_signal"
+    signal, created = submit(privacy.MARGINAL_LOG_GAIN, base.content_hash)
+    assert created and LedgerEntry.objects.get(index=signal.ledger_index).payload["base"] == base.content_hash
