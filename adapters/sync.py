@@ -1,11 +1,13 @@
-"""Delta-sync (DESIGN.md §8): hold a problem class's current plan by applying the market's promoted deltas.
+"""Delta-sync (docs/design.md §8): hold a problem class's current plan, or its current portfolio, by applying
+the market's promoted deltas.
 
-Version 0 of a problem class is its toolchain's reference plan (the part of the class before `/`:
-`llvm/text-bytes` -> llvm); the delta with sequence k turns version k-1 into version k. A holder of version
-k fetches the deltas after k and applies them in order with `adapters.delta`: a delta that does not fit
-(wrong parent, ops out of range, result not its child) stops the sync, never a silent merge. The state file,
-`{"problem_class": C, "version": k, "plan": {plan file}}`, is replaced atomically, so a failed or interrupted
-sync leaves the previous version in place.
+Version 0 of a class's plan is its toolchain's reference plan (the part of the class before `/`:
+`llvm/text-bytes` -> llvm), version 0 of its portfolio the empty portfolio (the reference alone); the delta
+with sequence k turns version k-1 into version k. A holder of version k fetches the deltas after k and
+applies them in order (`adapters.delta` for plans, `adapters.portfolio` for portfolios): a delta that does not
+fit (wrong parent, ops out of range, result not its child) stops the sync, never a silent merge. The state
+file, `{"problem_class": C, "version": k, "plan": {plan file}}` or `{..., "portfolio": {portfolio file}}`, is
+replaced atomically, so a failed or interrupted sync leaves the previous version in place.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.delta import Delta, DeltaError, apply
 from adapters.plan import Plan, PlanError, reference_plan
+from adapters.portfolio import Portfolio, PortfolioDelta, apply_delta
 
 if TYPE_CHECKING:
     from adapters.sdk import MarketClient
 
 STATE_KEYS = frozenset({"problem_class", "version", "plan"})
+PORTFOLIO_STATE_KEYS = frozenset({"problem_class", "version", "portfolio"})
 DELTA_FIELDS = ("parent", "child", "ops")
 """What a delta entry of the server's list contributes; other entry fields (its sequence, when it was
 promoted) describe the delta and do not change what it does."""
@@ -36,14 +40,21 @@ class SyncError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class SyncState:
-    """The plan a holder has for a problem class, and which version of the class it is."""
+    """The plan (or the portfolio) a holder has for a problem class, and which version of it."""
 
     problem_class: str
     version: int
-    plan: Plan
+    plan: Plan | None = None
+    portfolio: Portfolio | None = None
+
+    @property
+    def kind(self) -> str:
+        return "plan" if self.portfolio is None else "portfolio"
 
     def to_json(self) -> dict[str, Any]:
-        return {"problem_class": self.problem_class, "version": self.version, "plan": self.plan.to_json()}
+        held = self.plan if self.portfolio is None else self.portfolio
+        assert held is not None
+        return {"problem_class": self.problem_class, "version": self.version, self.kind: held.to_json()}
 
 
 def toolchain_of(problem_class: str) -> str:
@@ -54,41 +65,49 @@ def toolchain_of(problem_class: str) -> str:
     return toolchain
 
 
-def initial_state(problem_class: str) -> SyncState:
-    """Version 0: the toolchain's reference plan, which every delta chain of the class starts from."""
+def initial_state(problem_class: str, kind: str = "plan") -> SyncState:
+    """Version 0: the toolchain's reference plan (or the empty portfolio), which every delta chain of the
+    class starts from."""
     try:
-        return SyncState(problem_class, 0, reference_plan(toolchain_of(problem_class)))
+        plan = reference_plan(toolchain_of(problem_class))
     except PlanError as exc:
         raise SyncError(f"problem class {problem_class!r}: {exc}") from None
+    if kind == "portfolio":
+        return SyncState(problem_class, 0, portfolio=Portfolio(plan.toolchain, ()))
+    return SyncState(problem_class, 0, plan)
 
 
-def load_state(path: str | Path, problem_class: str) -> SyncState:
-    """The state file, or version 0 when it does not exist yet; it must be for `problem_class`."""
+def load_state(path: str | Path, problem_class: str, kind: str = "plan") -> SyncState:
+    """The state file, or version 0 when it does not exist yet; it must be for `problem_class` and hold
+    a `kind` (plan or portfolio)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return initial_state(problem_class)
+        return initial_state(problem_class, kind)
     except OSError as exc:
         raise SyncError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SyncError(f"{path}: not a JSON document: {exc}") from None
-    if not isinstance(data, dict) or set(data) != STATE_KEYS:
-        raise SyncError(f"{path}: expected an object with exactly the keys {', '.join(sorted(STATE_KEYS))}")
+    keys = PORTFOLIO_STATE_KEYS if kind == "portfolio" else STATE_KEYS
+    if not isinstance(data, dict) or set(data) != keys:
+        raise SyncError(f"{path}: expected an object with exactly the keys {', '.join(sorted(keys))}")
     if data["problem_class"] != problem_class:
         raise SyncError(f"{path}: holds problem class {data['problem_class']!r}, not {problem_class!r}")
     version = data["version"]
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
         raise SyncError(f"{path}: version: expected an integer >= 0, got {version!r}")
     try:
-        plan = Plan.from_json(data["plan"])
+        held = Portfolio.from_json(data[kind]) if kind == "portfolio" else Plan.from_json(data[kind])
     except PlanError as exc:
-        raise SyncError(f"{path}: plan: {exc}") from None
-    if plan.toolchain != toolchain_of(problem_class):
-        raise SyncError(f"{path}: plan: a {plan.toolchain!r} plan for the problem class {problem_class!r}")
-    return SyncState(problem_class, version, plan)
+        raise SyncError(f"{path}: {kind}: {exc}") from None
+    if held.toolchain != toolchain_of(problem_class):
+        raise SyncError(f"{path}: {kind}: a {held.toolchain!r} {kind} for the problem class {problem_class!r}")
+    if isinstance(held, Portfolio):
+        return SyncState(problem_class, version, portfolio=held)
+    return SyncState(problem_class, version, held)
 
 
 def save_state(path: str | Path, state: SyncState) -> None:
@@ -114,7 +133,10 @@ def write_atomic(path: Path, text: str) -> None:
 def sync(client: MarketClient, state: SyncState) -> SyncState:
     """Fetch the deltas after `state.version` and apply them in order; DeltaError (naming the delta's
     sequence) if one does not fit, SyncError if the answer is not a complete, ordered list."""
-    document = client.plan_deltas(state.problem_class, state.version)
+    if state.portfolio is not None:
+        document = client.portfolio_deltas(state.problem_class, state.version)
+    else:
+        document = client.plan_deltas(state.problem_class, state.version)
     if document.get("problem_class") != state.problem_class:
         raise SyncError(f"the server answered for problem class {document.get('problem_class')!r}")
     version = document.get("version")
@@ -131,17 +153,23 @@ def sync(client: MarketClient, state: SyncState) -> SyncState:
             f"the server sent {len(entries)} deltas from version {state.version} to {version}, "
             f"not {version - state.version}"
         )
-    plan = state.plan
+    held: Plan | Portfolio | None = state.plan if state.portfolio is None else state.portfolio
     for sequence, entry in enumerate(entries, start=state.version + 1):
         if not isinstance(entry, dict) or entry.get("sequence") != sequence:
             found = entry.get("sequence") if isinstance(entry, dict) else entry
             raise SyncError(f"expected the delta with sequence {sequence}, got {found!r}")
+        fields = {key: entry[key] for key in DELTA_FIELDS if key in entry}
         try:
-            delta = Delta.from_json({key: entry[key] for key in DELTA_FIELDS if key in entry})
-            plan = apply(delta, plan)
+            if isinstance(held, Portfolio):
+                held = apply_delta(PortfolioDelta.from_json(fields), held)
+            else:
+                assert held is not None
+                held = apply(Delta.from_json(fields), held)
         except DeltaError as exc:
             raise DeltaError(f"delta {sequence} of {state.problem_class}: {exc}") from None
-    return SyncState(state.problem_class, version, plan)
+    if isinstance(held, Portfolio):
+        return SyncState(state.problem_class, version, portfolio=held)
+    return SyncState(state.problem_class, version, held)
 
 
 __all__ = [

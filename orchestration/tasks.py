@@ -2,14 +2,16 @@
 
 from django.tasks import task
 
-from orchestration.orchestrator import RoundSettings, run_round
+from orchestration.models import RoundKind
+from orchestration.orchestrator import RoundSettings, run_portfolio_round, run_round
 from orchestration.public_corpus import public_corpus
 
 
 @task
-def orchestrate_round(problem_class: str, strategy: str, seed: int | None = None) -> dict:
+def orchestrate_round(problem_class: str, strategy: str, seed: int | None = None, kind: str = RoundKind.PLAN) -> dict:
     """One search round for a problem class, run by a task worker; returns its outcome for the caller."""
-    outcome = run_round(RoundSettings(problem_class, strategy, public_corpus(problem_class), seed=seed))
+    run = run_portfolio_round if kind == RoundKind.PORTFOLIO else run_round
+    outcome = run(RoundSettings(problem_class, strategy, public_corpus(problem_class), seed=seed))
     return {
         "round": outcome.round.pk,
         "state": outcome.round.state,

@@ -72,7 +72,7 @@ def slice_dir(tmp_path_factory: pytest.TempPathFactory, adapter_cache: Path) -> 
 
 
 def test_the_manifest_is_complete(slice_dir: Path) -> None:
-    manifest = json.loads((slice_dir / corpora.MANIFEST).read_text())
+    manifest = json.loads((slice_dir / corpora.manifest_name("musl")).read_text())
     musl = corpora.codebase("musl")
     expected = corpora.slice_files(musl.files(), 1, 200)
     listed = [entry["source"] for entry in manifest["files"] + manifest["skipped"]]
@@ -104,7 +104,7 @@ def test_a_rerun_is_idempotent_and_slices_never_mix(slice_dir: Path, adapter_cac
     before = {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in slice_dir.iterdir()}
     corpora.materialize("musl", 1, 200, slice_dir, cache_dir=adapter_cache)
     assert {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in slice_dir.iterdir()} == before
-    with pytest.raises(CorpusError, match="not slice 2/200 of musl"):
+    with pytest.raises(CorpusError, match="holds slice 1/200 of musl, not slice 2/200"):
         corpora.materialize("musl", 2, 200, slice_dir, cache_dir=adapter_cache)
 
 
@@ -132,3 +132,107 @@ def test_cli_materializes_a_slice(tmp_path: Path, cache_env: Path, capsys: pytes
     assert main(["corpus", "materialize", "--source", "wasi-libc", "--slice", "1/4", str(tmp_path / "w")]) == 1
     err = capsys.readouterr().err
     assert "I must be between 1 and N" in err and "source 'wasi-libc' is not supported" in err
+
+
+# --- projects from source distributions ---------------------------------------------------------------
+
+SDIST_FILES = {
+    "toy-1.0/lib/add.c": '#include "toy.h"\nint toy_add(int a, int b) { return a + b + TOY_BIAS; }\n',
+    "toy-1.0/lib/loop.c": "int toy_sum(const int *v, int n) { int s = 0; while (n--) s += *v++; return s; }\n",
+    "toy-1.0/lib/table.c": "const int toy_table[3] = {1, 2, 3};\n",
+    "toy-1.0/lib/broken.c": "int toy_broken(int a) { return a +\n",
+    "toy-1.0/lib/main.c": "int main(void) { return 0; }\n",
+    "toy-1.0/include/toy.h": "#define TOY_BIAS 7\n",
+}
+
+
+def _sdist() -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, text in SDIST_FILES.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def toy_index(monkeypatch: pytest.MonkeyPatch):
+    """A package index on localhost serving one sdist through the simple JSON API, and the project pinned to it."""
+    import http.server
+    import threading
+
+    archive = _sdist()
+
+    class Index(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            if self.path == "/simple/toy/":
+                url = f"http://127.0.0.1:{self.server.server_port}/files/toy-1.0.tar.gz"
+                body = json.dumps({"files": [{"filename": "toy-1.0.tar.gz", "url": url}]}).encode()
+            elif self.path == "/files/toy-1.0.tar.gz":
+                body = archive
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Index)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv(corpora.INDEX_ENV, f"http://127.0.0.1:{server.server_port}/simple")
+    project = corpora.Project(
+        name="toy",
+        package="toy",
+        version="1.0",
+        sha256=hashlib.sha256(archive).hexdigest(),
+        root="lib",
+        include=("*.c",),
+        flags=("-I../include",),
+        licence="MIT",
+        exclude=("main.c",),
+    )
+    monkeypatch.setitem(corpora.PROJECTS, "toy", project)
+    yield project
+    server.shutdown()
+
+
+def test_a_project_is_fetched_checked_and_sliced_beside_others(toy_index, tmp_path: Path, adapter_cache: Path) -> None:
+    corpus = tmp_path / "corpus"
+    cache = tmp_path / "cache"
+    manifest = corpora.materialize("toy", 1, 1, corpus, cache_dir=cache)
+    assert manifest["counts"]["compiled"] == 2 and manifest["counts"]["source_files"] == 4  # main.c left out
+    reasons = {entry["source"]: entry["reason"] for entry in manifest["skipped"]}
+    assert reasons["table.c"] == corpora.NO_FUNCTIONS and reasons["broken.c"].startswith("does not compile")
+    assert sorted(path.name for path in corpus.glob("*.ll")) == ["toy.add.ll", "toy.loop.ll"]
+    assert "toy 1.0 sdist (MIT)" in manifest["origin"]
+    # Another source shares the directory: each keeps its own manifest, and a rerun changes nothing.
+    corpora.materialize("musl", 1, 400, corpus, cache_dir=adapter_cache)
+    assert {path.name for path in corpus.glob("MANIFEST.*.json")} == {"MANIFEST.toy.json", "MANIFEST.musl.json"}
+    corpora.materialize("toy", 1, 1, corpus, cache_dir=cache)
+    (corpus / "notes.txt").write_text("mine")
+    with pytest.raises(CorpusError, match="materialize into an empty directory"):
+        corpora.materialize("toy", 1, 1, corpus, cache_dir=cache)
+
+
+def test_an_sdist_with_another_hash_is_refused(toy_index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    monkeypatch.setitem(corpora.PROJECTS, "toy", dataclasses.replace(toy_index, sha256="0" * 64))
+    with pytest.raises(CorpusError, match="is not the pinned 0000"):
+        corpora.materialize("toy", 1, 1, tmp_path / "corpus", cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache" / "v1" / "sources" / "toy-1.0").exists()
+
+
+def test_every_project_is_pinned_and_named_uniquely() -> None:
+    for project in corpora.PROJECTS.values():
+        assert len(project.sha256) == 64 and project.archive.endswith(f"-{project.version}.tar.gz")
+    assert len(set(corpora.SOURCES)) == len(corpora.SOURCES)
+    assert corpora.module_name("enc/encode.c", "brotli") == "brotli.enc.encode.ll"

@@ -150,3 +150,35 @@ def test_a_portfolio_tasks_signal_must_name_its_statistic_and_portfolio(federati
         assert caught.value.code == "invalid_signal"
     signal, created = submit(privacy.MARGINAL_LOG_GAIN, base.content_hash)
     assert created and LedgerEntry.objects.get(index=signal.ledger_index).payload["base"] == base.content_hash
+
+
+def test_the_orchestrate_command_runs_portfolio_rounds_until_the_portfolio_is_full(federation, capsys, monkeypatch):
+    from orchestration import public_corpus
+
+    monkeypatch.setattr(
+        "orchestration.management.commands.orchestrate.public_corpus", lambda problem_class: federation.public
+    )
+    call_command("orchestrate", "--problem-class", PROBLEM_CLASS, "--rounds", "4", "--seed", "3")
+    out = capsys.readouterr().out
+    assert "portfolio round 1/4" in out and "summary" in out
+    version, current = portfolio_current(problem_class=PROBLEM_CLASS)
+    assert 1 <= version <= PORTFOLIO_POLICY["portfolio_size"]
+    assert public_corpus  # the real corpus function stays untouched
+
+
+@pytest.mark.django_db(transaction=True)
+def test_opm_adapter_sync_follows_portfolio_promotions_over_http(federation, live_server, tmp_path, capsys):
+    from adapters.cli import main
+
+    state, out = tmp_path / "state.json", tmp_path / "portfolio.json"
+    argv = ["sync", "--server", live_server.url, "--problem-class", PROBLEM_CLASS, "--state", str(state)]
+    assert main([*argv, "--portfolio", "--portfolio-out", str(out)]) == 0
+    assert "portfolio version 0 -> 0" in capsys.readouterr().out
+    orchestrator.run_portfolio_round(federation.settings(seed=3))
+    assert main([*argv, "--portfolio", "--portfolio-out", str(out)]) == 0
+    version, current = portfolio_current(problem_class=PROBLEM_CLASS)
+    assert f"portfolio version 0 -> {version}" in capsys.readouterr().out and version == 1
+    assert Portfolio.from_json(json.loads(out.read_text())).content_hash() == current.content_hash
+    assert json.loads(state.read_text())["version"] == 1
+    assert main(argv) == 2  # the state holds a portfolio: reading it as a plan state is refused
+    assert "expected an object with exactly the keys" in capsys.readouterr().err

@@ -219,7 +219,17 @@ def test_orchestrate_and_plan_export_commands(federation, tmp_path, capsys, monk
     monkeypatch.setattr(public_corpus, "public_corpus", lambda problem_class, subsets=None: federation.public)
     monkeypatch.setattr("orchestration.management.commands.orchestrate.public_corpus", public_corpus.public_corpus)
     call_command(
-        "orchestrate", "--problem-class", PROBLEM_CLASS, "--strategy", "greedy", "--rounds", "1", "--seed", "3"
+        "orchestrate",
+        "--problem-class",
+        PROBLEM_CLASS,
+        "--kind",
+        "plan",
+        "--strategy",
+        "greedy",
+        "--rounds",
+        "1",
+        "--seed",
+        "3",
     )
     out = capsys.readouterr().out
     assert "summary" in out and "finished" in out and "v1" in out
@@ -236,7 +246,18 @@ def test_orchestrate_and_plan_export_commands(federation, tmp_path, capsys, monk
     with pytest.raises(CommandError, match="either"):
         call_command("plan", "export", "-o", str(tmp_path / "x.json"))
     monkeypatch.setattr("orchestration.tasks.public_corpus", public_corpus.public_corpus)
-    call_command("orchestrate", "--problem-class", PROBLEM_CLASS, "--rounds", "1", "--seed", "4", "--background")
+    call_command(
+        "orchestrate",
+        "--problem-class",
+        PROBLEM_CLASS,
+        "--kind",
+        "plan",
+        "--rounds",
+        "1",
+        "--seed",
+        "4",
+        "--background",
+    )
     assert "enqueued as task" in capsys.readouterr().out  # the immediate backend ran it in place
     assert SearchRound.objects.filter(seed=4, state__in=["finished", "stopped"]).exists()
     with pytest.raises(CommandError, match="toolchain/objective"):
