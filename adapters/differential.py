@@ -1,4 +1,4 @@
-"""Differential execution (DESIGN.md §7): run a built program and compare what it did with the
+"""Differential execution (docs/design.md §7): run a built program and compare what it did with the
 reference build. Corpus programs print a checksum from `main`, so equal behaviour means equal exit
 status, equal stdout and no crash; a plan whose program differs is `miscompiled`.
 

@@ -1,4 +1,4 @@
-"""Pass plans (DESIGN.md §7): what a participant is asked to evaluate, as a small JSON document.
+"""Pass plans (docs/design.md §7): what a participant is asked to evaluate, as a small JSON document.
 
 `{"toolchain": "llvm", "passes": [{"name": "...", "params": {...}}, ...], "knobs": {...}}`
 

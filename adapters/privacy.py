@@ -1,4 +1,4 @@
-"""The participant side of differential privacy (DESIGN.md §4): clip, release, and keep our own spend record.
+"""The participant side of differential privacy (docs/design.md §4): clip, release, and keep our own spend record.
 
 The unit of privacy is one program. A plan's gain over the reference is clipped to [-c, c] per program (a
 failure counts as -c); a candidate's marginal gain over a portfolio is a log ratio clipped to [0, c]. The

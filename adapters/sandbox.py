@@ -2,7 +2,7 @@
 
 LLVM asserts, loops or exhausts memory on some pass orders, and an optimised test program may
 crash or hang; each of these must become a failed evaluation with a one-line reason, never a
-dead or stuck adapter (DESIGN.md §7). The child gets its own process group, so a timeout kills
+dead or stuck adapter (docs/design.md §7). The child gets its own process group, so a timeout kills
 everything it started; output goes to temporary files and only a bounded prefix is kept.
 """
 

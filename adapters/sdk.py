@@ -1,4 +1,4 @@
-"""A small client for the market's adapter API (DESIGN.md §6), on `httpx`.
+"""A small client for the market's adapter API (docs/design.md §6), on `httpx`.
 
 Every error is one `ApiError(code, status, detail)`: the server's RFC 9457 problem details carry the
 stable `code`; failures that never got an answer use client-side codes with status 0 (`unreachable`,
@@ -45,7 +45,7 @@ INVALID_KEY = "invalid_key"
 NOT_AUTHENTICATED = "not_authenticated"
 LEDGER_EMPTY = "ledger_empty"
 
-# Public plan endpoints (DESIGN.md §8, delta-sync), relative to API_PREFIX.
+# Public plan endpoints (docs/design.md §8, delta-sync), relative to API_PREFIX.
 PLAN_PATH = "plans/{ref}"
 PLAN_DELTAS_PATH = "plans/deltas"
 PORTFOLIO_DELTAS_PATH = "portfolios/deltas"

@@ -1,4 +1,4 @@
-"""The adapter's work loop (DESIGN.md §4, §6): register the corpus, then lease, evaluate, release, sign, submit.
+"""The adapter's work loop (docs/design.md §4, §6): register the corpus, then lease, evaluate, release, sign, submit.
 
 What leaves the machine: the problem's handle, class, size n and salted commitment once, then per task one
 signed signal body (a noised clipped mean and the mechanism's public parameters) or a failure reason from a

@@ -1,4 +1,4 @@
-"""Ledger benchmark: append throughput and proof latency on PostgreSQL (DESIGN.md §5 targets).
+"""Ledger benchmark: append throughput and proof latency on PostgreSQL (docs/design.md §5 targets).
 
     .venv/bin/python benchmarks/ledger.py [--sizes 10000,100000,1000000] [--appends N] [--quick]
 

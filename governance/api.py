@@ -1,4 +1,4 @@
-"""The public, read-only ledger API (DESIGN.md §5): checkpoint, key, entries and proofs."""
+"""The public, read-only ledger API (docs/design.md §5): checkpoint, key, entries and proofs."""
 
 import base64
 import json

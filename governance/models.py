@@ -1,4 +1,4 @@
-"""Governance (DESIGN.md §3): proposals, votes, versioned policies, and the tamper-evident ledger."""
+"""Governance (docs/design.md §3): proposals, votes, versioned policies, and the tamper-evident ledger."""
 
 import pgtrigger
 from django.conf import settings
@@ -177,7 +177,7 @@ class Vote(models.Model):
         return f"{self.voter} voted {self.choice} on #{self.proposal_id}"
 
 
-# The ledger's tables are append-only in the database itself (DESIGN.md §5); SQLite's equivalent
+# The ledger's tables are append-only in the database itself (docs/design.md §5); SQLite's equivalent
 # triggers are created by migration governance.0003.
 _REJECT = "RAISE EXCEPTION 'ledger is append-only: % on % rejected', TG_OP, TG_TABLE_NAME;"
 APPEND_ONLY_TRIGGERS = [
@@ -195,7 +195,7 @@ APPEND_ONLY_TRIGGERS = [
 
 
 class LedgerEntry(models.Model):
-    """The seed's AuditLog: one leaf of the append-only Merkle log (DESIGN.md §5).
+    """The seed's AuditLog: one leaf of the append-only Merkle log (docs/design.md §5).
 
     `leaf` holds the exact RFC 8785 bytes that were hashed; the other columns are copies for queries.
     """

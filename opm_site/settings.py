@@ -168,7 +168,7 @@ SPECTACULAR_SETTINGS = {
 # Request bodies above this are refused with 413 (signals and manifests are small).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("OPM_MAX_BODY_BYTES", default=256 * 1024)
 
-# The transparency log's identity (DESIGN.md §5); keys live outside git under var/keys/.
+# The transparency log's identity (docs/design.md §5); keys live outside git under var/keys/.
 OPM_LOG_ORIGIN = env.str("OPM_LOG_ORIGIN", default="openpassmarket.example/log")
 OPM_KEY_DIR = Path(env.str("OPM_KEY_DIR", default=str(VAR_DIR / "keys")))
 # Appends schedule a checkpoint; at most one is issued per this many seconds (`ledger checkpoint` forces one).

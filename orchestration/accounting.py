@@ -1,4 +1,4 @@
-"""zCDP accounting with dp-accounting (DESIGN.md §4): Gaussian releases cost rho = 1 / (2 m^2), composition
+"""zCDP accounting with dp-accounting (docs/design.md §4): Gaussian releases cost rho = 1 / (2 m^2), composition
 adds, and a policy's (epsilon, delta) becomes a rho limit through the library's RDP-to-(epsilon, delta)
 conversion.
 

@@ -1,4 +1,4 @@
-"""The adapters' side of the REST API (DESIGN.md §6): problems, leases, heartbeats, failures and signals.
+"""The adapters' side of the REST API (docs/design.md §6): problems, leases, heartbeats, failures and signals.
 
 Deployments authenticate with `Authorization: Api-Key opm_<prefix>_<secret>`; a suspended or revoked
 release's keys are refused at once. Signals are the exact RFC 8785 bytes the deployment signed, with the

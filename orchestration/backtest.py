@@ -1,4 +1,4 @@
-"""Backtests (DESIGN.md §8): replay a ledger export offline and check every orchestration decision.
+"""Backtests (docs/design.md §8): replay a ledger export offline and check every orchestration decision.
 
 The replay reads only the export (no database, no network, no toolchain): it verifies the export against its
 signed checkpoint, checks every signal's Ed25519 signature with the deployment key the ledger enrolled, runs
@@ -298,7 +298,7 @@ def _dispatched(index: int, payload: dict[str, Any], state: _Round) -> None:
     if state.kind == "portfolio" and payload.get("base") != state.incumbent:
         raise Divergence(index, f"round {state.number}: tasks were asked against another portfolio")
     if phase == "selection" and state.kind == "portfolio":
-        if not plans or plans != state.shortlist[: len(plans)]:
+        if len(plans) < 2 or plans != state.shortlist[: len(plans)]:
             raise Divergence(index, f"round {state.number}: selection dispatched plans other than the shortlist's best")
     elif phase == "selection":
         chosen = plans[:-1] if plans and plans[-1] == state.incumbent else plans
@@ -349,6 +349,8 @@ def _estimates(state: _Round, phase: str) -> dict[str, decisions.Estimate | None
 
 
 def _winner(state: _Round, selection: dict[str, decisions.Estimate | None] | None = None) -> str | None:
+    if state.kind == "portfolio" and "selection" not in state.dispatched:
+        return state.shortlist[0] if state.shortlist else None  # the public ranking chose
     estimates = _estimates(state, "selection") if selection is None else selection
     return decisions.select_winner({p: e for p, e in estimates.items() if p != state.incumbent})
 

@@ -1,4 +1,4 @@
-"""The orchestrator's decision rules as pure functions (DESIGN.md §8), shared by live rounds and backtests.
+"""The orchestrator's decision rules as pure functions (docs/design.md §8), shared by live rounds and backtests.
 
 Nothing here touches the database, the network or a clock: the live orchestrator calls these with what it
 observed, and `manage.py backtest` calls them again with what the ledger recorded. Any divergence between the
@@ -150,6 +150,19 @@ def portfolio_shortlist(gains: Mapping[str, float], size: int, tried: Iterable[s
     excluded = set(tried)
     ranked = sorted((-gain, plan_hash) for plan_hash, gain in gains.items() if gain > 0 and plan_hash not in excluded)
     return [plan_hash for _, plan_hash in ranked[:size]]
+
+
+def portfolio_releases(shortlisted: int) -> int:
+    """Releases a portfolio round asks of each participant: one per shortlisted candidate and one to confirm
+    the winner, or just the confirmation when there is one candidate (a selection among one buys nothing)."""
+    return shortlisted + 1 if shortlisted > 1 else min(shortlisted, 1)
+
+
+def portfolio_selection(shortlist: Sequence[str], releases: int) -> list[str]:
+    """The candidates that get selection releases when `releases` fit the budget: all but the one release kept
+    for confirmation, and none when that leaves fewer than two (the public ranking then chooses)."""
+    chosen = list(shortlist[: max(0, releases - 1)])
+    return chosen if len(chosen) >= 2 else []
 
 
 # --- privacy-aware scheduling ------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The demo's federation (DESIGN.md §8): the site served over TLS on a free local port, and one real
+"""The demo's federation (docs/design.md §8): the site served over TLS on a free local port, and one real
 `opm-adapter run` process per participant, each holding its own private corpus and key file.
 
 Everything here is process plumbing; the market logic stays in services and the orchestrator.

@@ -1,4 +1,4 @@
-"""Orchestration (DESIGN.md §3): participants, deployments, budgets, plans, deltas, tasks, signals, rounds."""
+"""Orchestration (docs/design.md §3): participants, deployments, budgets, plans, deltas, tasks, signals, rounds."""
 
 from django.db import models
 from django.db.models import F, Q
@@ -97,7 +97,7 @@ class LocalProblem(models.Model):
 
 
 class PrivacyBudget(models.Model):
-    """A participant's zCDP budget: rho limit and rho spent in integer nano-units (DESIGN.md §4)."""
+    """A participant's zCDP budget: rho limit and rho spent in integer nano-units (docs/design.md §4)."""
 
     participant = models.OneToOneField(Participant, on_delete=models.PROTECT, related_name="budget")
     policy = models.ForeignKey(
@@ -129,7 +129,7 @@ class PrivacyBudget(models.Model):
 
 
 class Plan(models.Model):
-    """An ordered pass plan for a toolchain (DESIGN.md §7 plan file); content-addressed by its body's hash."""
+    """An ordered pass plan for a toolchain (docs/design.md §7 plan file); content-addressed by its body's hash."""
 
     toolchain = models.CharField(max_length=16, choices=Toolchain)
     body = models.JSONField(help_text="The plan file: toolchain, passes with params, knobs.")
@@ -423,7 +423,7 @@ class AttestationVerdict(models.TextChoices):
 
 
 class Attestation(models.Model):
-    """A signed backtest result over a ledger export (DESIGN.md §8)."""
+    """A signed backtest result over a ledger export (docs/design.md §8)."""
 
     Verdict = AttestationVerdict
 

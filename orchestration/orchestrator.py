@@ -19,6 +19,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -258,16 +259,25 @@ def pool_search(
     members = {member.content_hash() for member in base.members}
     pool = decisions.pool_plans([(result.best.plan, result.best.score) for result in found.results], members)
     store = MeasurementStore(driver, cache)
+    plans = [*pool, *base.members]
+    pairs = [(plan, program) for plan in plans for program in programs]
+    with (
+        ThreadPoolExecutor(max_workers=jobs) as workers,
+        tqdm(total=len(pairs), desc="  public sizes", unit="build", file=sys.stderr, disable=not show_progress) as bar,
+    ):
 
-    def sizes(plan: PlanFile) -> list[int | None]:
-        measured = [store.measure(plan, program) for program in programs]
-        return [m.text_bytes if m.ok else None for m in measured]
+        def size(pair: tuple[PlanFile, Path]) -> int | None:
+            measured = store.measure(*pair)
+            bar.update()
+            return measured.text_bytes if measured.ok else None
 
+        flat = list(workers.map(size, pairs))
+    sizes = {plan: flat[i * len(programs) : (i + 1) * len(programs)] for i, plan in enumerate(plans)}
     return Pool(
         programs=[driver.program_name(program) for program in programs],
         reference=[int(driver.reference(program).text_bytes or 0) for program in programs],
-        candidates=[(plan, sizes(plan)) for plan in pool],
-        base_sizes={member.content_hash(): sizes(member) for member in base.members},
+        candidates=[(plan, sizes[plan]) for plan in pool],
+        base_sizes={member.content_hash(): sizes[member] for member in base.members},
     )
 
 
@@ -333,25 +343,35 @@ def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda lin
     remaining = min(selectors.budget_remaining_nano(participant=p.participant) for p in problems)
     multiplier, releases = decisions.choose_noise(
         remaining,
-        len(short) + 1,
+        decisions.portfolio_releases(len(short)),
         minimum=privacy.document["min_noise_multiplier"],
         maximum=policy["max_noise_multiplier"],
     )
-    if releases - 1 < 1:
+    if releases < 1:
         return _finish(search_round, RoundState.STOPPED, "privacy budgets exhausted", {})
-    rows = [Plan.objects.get(content_hash=plan_hash) for plan_hash in short[: releases - 1]]
-    progress(f"  selection: {len(rows)} candidate(s) x {len(problems)} participant(s) at noise multiplier {multiplier}")
-    services.round_dispatch(
-        search_round=search_round, phase="selection", plans=rows, noise_multiplier=multiplier, clip_bound=clip
-    )
-    if not _wait(search_round, "selection", settings, progress):
-        return _finish(search_round, RoundState.STOPPED, "selection signals did not arrive in time", {})
-    by_plan, evidence = _observations(search_round, "selection")
-    estimates = {row.content_hash: decisions.aggregate(by_plan.get(row.content_hash, [])) for row in rows}
-    shown = {plan: estimate.to_json() for plan, estimate in estimates.items() if estimate is not None}
-    winner = decisions.select_winner(estimates)
-    if winner is None:
-        return _finish(search_round, RoundState.STOPPED, "no selection signal arrived", shown)
+    chosen = decisions.portfolio_selection(short, releases)
+    shown: dict[str, Any] = {}
+    evidence: list[int] = []
+    if not chosen:  # one candidate, or budget for one release: the public ranking chooses, signals confirm
+        winner = short[0]
+        progress("  selection: none (the public shortlist's best goes straight to confirmation)")
+    else:
+        rows = [Plan.objects.get(content_hash=plan_hash) for plan_hash in chosen]
+        progress(
+            f"  selection: {len(rows)} candidate(s) x {len(problems)} participant(s) at noise multiplier {multiplier}"
+        )
+        services.round_dispatch(
+            search_round=search_round, phase="selection", plans=rows, noise_multiplier=multiplier, clip_bound=clip
+        )
+        if not _wait(search_round, "selection", settings, progress):
+            return _finish(search_round, RoundState.STOPPED, "selection signals did not arrive in time", {})
+        by_plan, evidence = _observations(search_round, "selection")
+        estimates = {row.content_hash: decisions.aggregate(by_plan.get(row.content_hash, [])) for row in rows}
+        shown = {plan: estimate.to_json() for plan, estimate in estimates.items() if estimate is not None}
+        selected = decisions.select_winner(estimates)
+        if selected is None:
+            return _finish(search_round, RoundState.STOPPED, "no selection signal arrived", shown)
+        winner = selected
 
     progress(f"  confirmation: candidate {winner[:12]}'s marginal gain on fresh signals")
     services.round_dispatch(

@@ -1,4 +1,4 @@
-"""The public corpus each toolchain is searched on for free (DESIGN.md §4): the bundled programs, or for the
+"""The public corpus each toolchain is searched on for free (docs/design.md §4): the bundled programs, or for the
 synthetic toolchain a fixed set of variants of its default problem."""
 
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""The Graph of Contracts (DESIGN.md §3, registry): contracts, passes, adapter releases and their edges."""
+"""The Graph of Contracts (docs/design.md §3, registry): contracts, passes, adapter releases and their edges."""
 
 import pgtrigger
 from django.db import models
@@ -8,7 +8,7 @@ from django.db.models.lookups import Exact
 
 from opm_site.constraints import choices_check
 
-# The release lifecycle (DESIGN.md §3): rejected and revoked are final. registry.services.releases walks
+# The release lifecycle (docs/design.md §3): rejected and revoked are final. registry.services.releases walks
 # this table; the database refuses any other state change (pgtrigger here, SQLite triggers by migration).
 RELEASE_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "submitted": ("in_review",),

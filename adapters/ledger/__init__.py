@@ -1,4 +1,4 @@
-"""The ledger's transparency-log core, free of Django (DESIGN.md §5).
+"""The ledger's transparency-log core, free of Django (docs/design.md §5).
 
 * `merkle` — RFC 9162 Merkle tree over stored complete-subtree hashes: appends, roots,
   inclusion and consistency proofs and their verification.

@@ -1,4 +1,4 @@
-"""Offline verification of a ledger export (DESIGN.md §5), with no server and no database.
+"""Offline verification of a ledger export (docs/design.md §5), with no server and no database.
 
 An export directory holds::
 

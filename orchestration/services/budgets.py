@@ -1,4 +1,4 @@
-"""Privacy budgets that hold (DESIGN.md §4): limits from the active privacy policy, charges reserved with one
+"""Privacy budgets that hold (docs/design.md §4): limits from the active privacy policy, charges reserved with one
 conditional UPDATE in the transaction that leases the task, never refunded, every one in the ledger."""
 
 from django.db import connection, transaction

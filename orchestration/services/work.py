@@ -1,4 +1,4 @@
-"""The adapters' work loop (DESIGN.md §6): enrolment, local problems, leases that charge the budget, signed
+"""The adapters' work loop (docs/design.md §6): enrolment, local problems, leases that charge the budget, signed
 signals, and expiry. Every write is ledgered in its own transaction."""
 
 import datetime as dt

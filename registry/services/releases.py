@@ -19,7 +19,7 @@ from registry.models import (
 from registry.schemas import schema_errors
 
 TRANSITIONS: dict[str, frozenset[str]] = {state: frozenset(to) for state, to in RELEASE_TRANSITIONS.items()}
-"""The release lifecycle (DESIGN.md §3), as registry.models declares it for the database triggers."""
+"""The release lifecycle (docs/design.md §3), as registry.models declares it for the database triggers."""
 
 
 def _claimed_contracts(manifest: dict[str, Any]) -> list[Contract]:

@@ -32,7 +32,7 @@ def test_the_quick_demo_runs_a_federation_end_to_end(tmp_path):
     assert "Approve release opm-adapter-synthetic" in out and "accepted" in out
     assert out.count("enrolment key issued") == 4
     assert "adapters stopped: {'acme': 0, 'globex': 0, 'initech': 0, 'umbrella': 0}" in out
-    assert "v1 from round" in out and "federated gain over the reference" in out
+    assert "v1 from round" in out and "federated marginal gain" in out
     assert "held-back" in out and "reproduced: attestation written" in out and "signature valid" in out
     assert "bash run.sh serve" in out
     assert elapsed < 90, f"demo --quick took {elapsed:.0f} s"

@@ -182,3 +182,20 @@ def test_opm_adapter_sync_follows_portfolio_promotions_over_http(federation, liv
     assert json.loads(state.read_text())["version"] == 1
     assert main(argv) == 2  # the state holds a portfolio: reading it as a plan state is refused
     assert "expected an object with exactly the keys" in capsys.readouterr().err
+
+
+def test_a_shortlist_of_one_goes_straight_to_confirmation_and_replays(federation, tmp_path):
+    activate("orchestration", {**PORTFOLIO_POLICY, "shortlist_size": 1})
+    outcome = orchestrator.run_portfolio_round(federation.settings(seed=3))
+    phases = set(EvaluationTask.objects.filter(round=outcome.round).values_list("phase", flat=True))
+    assert phases == {"confirmation"} and outcome.round.result["winner"] == outcome.shortlist[0]
+    assert outcome.promoted_version == 1, outcome.round.stop_reason
+    assert backtest.replay(export(tmp_path)).verdict == "reproduced"
+
+
+def test_release_planning_for_portfolio_rounds():
+    assert [decisions.portfolio_releases(n) for n in (0, 1, 2, 3)] == [0, 1, 3, 4]
+    assert decisions.portfolio_selection(["a", "b", "c"], 4) == ["a", "b", "c"]
+    assert decisions.portfolio_selection(["a", "b", "c"], 3) == ["a", "b"]
+    assert decisions.portfolio_selection(["a", "b", "c"], 2) == []  # one selection release buys nothing
+    assert decisions.portfolio_selection(["a"], 1) == []

@@ -1,4 +1,4 @@
-"""`manage.py ledger`: verify, export, prove and checkpoint the transparency log (DESIGN.md §5)."""
+"""`manage.py ledger`: verify, export, prove and checkpoint the transparency log (docs/design.md §5)."""
 
 import base64
 import json

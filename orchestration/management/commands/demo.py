@@ -1,4 +1,4 @@
-"""`manage.py demo`: the main job run by `bash run.sh` (DESIGN.md §8).
+"""`manage.py demo`: the main job run by `bash run.sh` (docs/design.md §8).
 
 On the database it is given, for real: the board approves an adapter release after its conformance run passes
 and activates the policies; four participants, each with a private corpus (disjoint musl slices, or synthetic
@@ -23,20 +23,24 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from adapters.contract import build_manifest
+from adapters.corpus import SUBSETS
 from adapters.corpus import programs as corpus_programs
 from adapters.drivers import get_driver
-from adapters.plan import Plan as PlanFile
-from adapters.search import Objective
+from adapters.evaluate import evaluate_portfolio
+from adapters.measurements import MeasurementStore
+from adapters.portfolio import Portfolio as PortfolioFile
+from adapters.search import describe
 from governance import selectors as governance_selectors
 from governance import services as governance_services
 from governance.log_key import operator_signer
 from governance.models import Policy, PolicyStatus
 from governance.policy_schemas import DEFAULT_DOCUMENTS
+from opm_site.errors import OpmError
 from orchestration import federation, selectors
-from orchestration.models import LocalProblem, Participant, Plan, PlanDelta
-from orchestration.orchestrator import RoundSettings, run_round
+from orchestration.models import LocalProblem, Participant, PortfolioDelta
+from orchestration.orchestrator import RoundSettings, run_portfolio_round
 from orchestration.public_corpus import public_corpus
-from orchestration.services import participant_create, participant_key_issue, plan_current
+from orchestration.services import participant_create, participant_key_issue, portfolio_current
 from registry import selectors as registry_selectors
 from registry.contract_defs import ADAPTER_CONTRACT_NAME, ADAPTER_CONTRACT_SCHEMAS, ADAPTER_CONTRACT_VERSION
 from registry.models import AdapterRelease, Contract, ContractStatus, ReleaseState
@@ -46,12 +50,31 @@ BOARD = ["ada", "barbara", "grace", "frances"]
 OPERATOR = "operator"
 PARTICIPANTS = ["acme", "globex", "initech", "umbrella"]
 VENDOR = "OpenPassMarket Labs"
-# Issue 7: at epsilon = 1 the multiplier must be >= 15; the demo uses 20. Gains of plans over -Oz on libc modules are
-# small and rare (most modules do not change), so the board clips them at 5%: half the noise of c = 0.1.
-PRIVACY = {**DEFAULT_DOCUMENTS["privacy"], "epsilon": 1.0, "clip_bound": 0.05, "min_noise_multiplier": 20.0}
-ORCHESTRATION = {**DEFAULT_DOCUMENTS["orchestration"], "shortlist_size": 4, "public_budget": 24}
-QUICK_ORCHESTRATION = {**ORCHESTRATION, "public_budget": 40}
-MUSL_SLICES = 5  # four participants and one held-back slice, about 200 modules each
+# epsilon = 1 per participant at the smallest multiplier the accountant's benchmark settled on (m >= 15), about
+# eight releases each. A release's signal-to-noise ratio is the corpus's summed gain over m * c: a second
+# member's marginal gain is under 1% on most modules it helps, so the board clips each module's log gain at
+# 0.5%, which keeps most of that sum and a quarter of the noise of c = 2%. A member never makes a module larger,
+# so any gain clearing zero at 95% confidence is worth its build time: the margin is small.
+PRIVACY = {**DEFAULT_DOCUMENTS["privacy"], "epsilon": 1.0, "clip_bound": 0.005, "min_noise_multiplier": 15.0}
+ORCHESTRATION = {
+    **DEFAULT_DOCUMENTS["orchestration"],
+    "min_margin": 0.0002,
+    "shortlist_size": 2,
+    "public_budget": 24,
+    "portfolio_size": 8,
+    "pool_budget": 30,
+    "pool_strategy": "local",
+}
+QUICK_ORCHESTRATION = {**ORCHESTRATION, "public_budget": 40, "pool_budget": 8, "pool_strategy": "random"}
+# Each participant holds a mix of real projects, as companies do (source, slice); one project is held back.
+HOLDINGS = {
+    "acme": (("brotli", "1/1"), ("zopfli", "1/1"), ("lzma", "1/1")),
+    "globex": (("lua", "1/1"), ("cmark", "1/1"), ("hoedown", "1/1")),
+    "initech": (("pycryptodome", "1/1"), ("ed25519", "1/1"), ("argon2", "1/1")),
+    "umbrella": (("zstd", "1/1"), ("zlib", "1/1"), ("hiredis", "1/1"), ("ppmd", "1/1")),
+}
+HELD_BACK = (("chipmunk", "1/1"),)
+PUBLIC_SUBSETS = ("alpha", "beta")  # searched for free; gamma and delta stay unseen for the report
 SYNTHETIC_N = 250
 
 
@@ -83,10 +106,12 @@ class Command(BaseCommand):
             "--rounds",
             type=int,
             default=6,
-            help="At most this many rounds (default 6); rounds stop earlier at a promotion, when budgets run out, "
-            "or when the public search has no untried plan left.",
+            help="At most this many portfolio rounds (default 6); rounds stop earlier when the portfolio is full, "
+            "budgets run out or no untried pool plan adds to the portfolio on public code.",
         )
-        parser.add_argument("--strategy", default="greedy", help="Search strategy (random, greedy, evolutionary).")
+        parser.add_argument(
+            "--strategy", default="greedy", help="Recorded with each round; the pool search uses the policy's."
+        )
         parser.add_argument("--seed", type=int, default=2026, help="Seed of the first round (recorded in the ledger).")
 
     def handle(self, *args, quick: bool, no_federation: bool, skip_passes: bool, **options) -> None:
@@ -245,33 +270,32 @@ class Command(BaseCommand):
                 federation.write_synthetic_variants(corpora / name, 10_000 + i * SYNTHETIC_N, SYNTHETIC_N)
                 for i, name in enumerate(names)
             ]
+            held = {name: "synthetic variants" for name in names}
         else:
-            paths = []
-            for i, name in enumerate(tqdm(names, desc="  musl slices", unit="slice", file=sys.stderr)):
-                target = corpora / name
+            holdings = {**HOLDINGS, "held-back": HELD_BACK}
+            jobs = [(name, source, part) for name in names for source, part in holdings[name]]
+            for name, source, part in tqdm(jobs, desc="  corpora", unit="project", file=sys.stderr):
                 federation.run_adapter(
-                    "corpus",
-                    "materialize",
-                    "--source",
-                    "musl",
-                    "--slice",
-                    f"{i + 1}/{MUSL_SLICES}",
-                    str(target),
-                    env=env,
+                    "corpus", "materialize", "--source", source, "--slice", part, str(corpora / name), env=env
                 )
-                paths.append(target)
+            paths = [corpora / name for name in names]
+            held = {name: ", ".join(f"{source} {part}" for source, part in holdings[name]) for name in names}
         members = [
             federation.Member(name, path, work / "keys" / f"{name}.key", work / f"{name}.log")
             for name, path in zip(PARTICIPANTS, paths, strict=False)
         ]
         for member in members:
-            size = len([p for p in member.corpus.iterdir() if p.suffix in (".ll", ".syn")])
-            self.stdout.write(f"  {member.name:9} {size} modules in {member.corpus}")
+            size = len(self._programs(member.corpus))
+            self.stdout.write(f"  {member.name:9} {size:4} modules ({held[member.name]}) in {member.corpus}")
         self.stdout.write(
-            f"  held back {len([p for p in paths[-1].iterdir() if p.suffix in ('.ll', '.syn')])} "
-            "modules no participant has (for the demo's own report)"
+            f"  held back {len(self._programs(paths[-1]))} modules ({held['held-back']}) that no participant "
+            "holds (for the demo's own report)"
         )
         return members, paths[-1]
+
+    @staticmethod
+    def _programs(corpus: Path) -> list[Path]:
+        return sorted(p for p in corpus.iterdir() if p.suffix in (".ll", ".syn"))
 
     def _participants(self, members) -> dict[str, str]:
         """Enrolment keys for participants whose adapter has not enrolled yet (a re-run reuses its key file)."""
@@ -307,32 +331,42 @@ class Command(BaseCommand):
                 time.sleep(0.5)
 
     def _orchestrate(self, problem_class: str, toolchain: str, options: dict) -> list:
-        subsets = None if toolchain == "synthetic" else ("alpha",)
+        subsets = None if toolchain == "synthetic" else PUBLIC_SUBSETS
         corpus = public_corpus(problem_class, subsets)
-        self.stdout.write(f"  public corpus: {len(corpus)} programs (bundled, free to search)")
+        self.stdout.write(f"  public corpus: {len(corpus)} programs (free to search)")
         outcomes = []
         for number in range(options["rounds"]):
             self.stdout.write(f"  round {number + 1}:")
-            outcome = run_round(
-                RoundSettings(problem_class, options["strategy"], corpus, seed=options["seed"] + number),
-                progress=self.stdout.write,
-            )
+            try:  # one seed for every round: the same public pool, a new member each time
+                outcome = run_portfolio_round(
+                    RoundSettings(problem_class, options["strategy"], corpus, seed=options["seed"]),
+                    progress=self.stdout.write,
+                )
+            except OpmError as exc:  # the portfolio is full
+                self.stdout.write(f"    -> not started: {exc.detail}")
+                break
             outcomes.append(outcome)
             self.stdout.write(f"    -> {outcome.round.state}: {outcome.round.stop_reason}")
-            if outcome.round.state != "finished" or outcome.promoted_version or not outcome.shortlist:
+            if outcome.round.state != "finished" or not outcome.shortlist:
                 break
         return outcomes
 
     def _report(self, problem_class: str, members, held_back: Path, outcomes: list, env: dict) -> None:
-        version, plan = plan_current(problem_class=problem_class)
-        deltas = PlanDelta.objects.filter(problem_class=problem_class).order_by("sequence")
-        self.stdout.write(f"  {problem_class}: current plan v{version} ({plan.content_hash[:12]})")
+        version, row = portfolio_current(problem_class=problem_class)
+        portfolio = PortfolioFile.from_json(row.body)
+        deltas = PortfolioDelta.objects.filter(problem_class=problem_class).order_by("sequence")
+        self.stdout.write(
+            f"  {problem_class}: portfolio v{version} ({row.content_hash[:12]}), {len(portfolio.members)} member(s) "
+            "besides the reference"
+        )
         for delta in deltas:
             estimate = delta.evidence.get("estimate") or {}
+            member = delta.child.body["members"][-1]
             self.stdout.write(
-                f"    v{delta.sequence} from round {delta.round_id}: {len(delta.ops)} op(s) {delta.ops}; "
-                f"federated gain over the reference {estimate.get('mean', math.nan):+.2%} "
-                f"± {estimate.get('std', math.nan):.2%} (noise std, {estimate.get('participants')} participants)"
+                f"    v{delta.sequence} from round {delta.round_id}: + {describe(member)}\n"
+                f"        federated marginal gain {estimate.get('mean', math.nan):+.3%} "
+                f"± {estimate.get('std', math.nan):.3%} (noise std, {estimate.get('participants')} participants, "
+                "log size clipped per module)"
             )
         self.stdout.write(f"  {'participant':12} {'epsilon spent':>14} {'of':>5} {'releases':>9}")
         views = {view.budget.participant.name: view for view in selectors.budget_views()}
@@ -342,32 +376,32 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  {member.name:12} {view.spent_epsilon:>14.3f} {view.budget.epsilon:>5} {view.charges:>9}"
                 )
-        if version == 0:
-            confirmed = [o.round for o in outcomes if o.round.result.get("winner")]
-            if not confirmed:
-                self.stdout.write("  no plan was promoted and no round of this run reached a confirmation")
-                return
-            last, winner = confirmed[-1], confirmed[-1].result["winner"]
-            self.stdout.write(
-                f"  no plan was promoted (round {last.pk}: {last.stop_reason}); below, its confirmed candidate"
-            )
-            plan = Plan.objects.get(content_hash=winner)
-        self.stdout.write(f"  true, non-private gain of plan {plan.content_hash[:12]} (this report only, never sent):")
+        if not portfolio.members:
+            self.stdout.write("  no member was promoted: the portfolio is the reference alone")
+            return
+        self.stdout.write("  true, non-private size of the promoted portfolio (this report only, never sent):")
         driver = get_driver(problem_class.split("/", 1)[0])
-        promoted = PlanFile.from_json(plan.body)
+        store = MeasurementStore.for_driver(driver)
         reference = "-Oz" if problem_class.startswith("llvm/") else "reference"
-        for name, corpus in [*((m.name, m.corpus) for m in members), ("held-back", held_back)]:
-            programs = sorted(p for p in corpus.iterdir() if p.suffix in (".ll", ".syn"))
-            with self.spinner(f"{name}: measuring {len(programs)} modules"):
-                evaluation = Objective(driver, programs).evaluate(promoted)
-            self.stdout.write(
-                f"    {name:12} size / {reference} = {evaluation.score:.4f} ({1 - evaluation.score:+.2%} smaller)"
-            )
+        sets = [*((m.name, m.corpus) for m in members), ("held-back", held_back)]
         if problem_class.startswith("llvm/"):
-            unseen = [p.path for p in corpus_programs(("beta", "gamma", "delta"))]
-            with self.spinner(f"bundled programs outside the public search: {len(unseen)}"):
-                evaluation = Objective(driver, unseen).evaluate(promoted)
-            self.stdout.write(f"    {'bundled':12} size / -Oz = {evaluation.score:.4f} ({1 - evaluation.score:+.2%})")
+            unseen = Path(settings.VAR_DIR) / "demo" / "llvm" / "corpora" / "bundled-unseen"
+            unseen.mkdir(parents=True, exist_ok=True)
+            for program in corpus_programs(tuple(s for s in SUBSETS if s not in PUBLIC_SUBSETS)):
+                link = unseen / program.path.name
+                if not link.exists():
+                    link.symlink_to(program.path)
+            sets.append(("bundled", unseen))
+        for name, corpus in sets:
+            with self.spinner(f"{name}: {len(self._programs(corpus))} modules"):
+                report = evaluate_portfolio(portfolio, corpus, driver=driver, store=store, jobs=2)
+            larger = sum(r.plan_bytes is not None and r.plan_bytes > r.reference_bytes for r in report.programs)
+            ratio = report.geomean_ratio or 1.0
+            wins = report.wins()
+            self.stdout.write(
+                f"    {name:12} size / {reference} = {ratio:.4f} ({1 - ratio:+.2%} smaller); modules kept from "
+                f"the reference {wins[0]}, from members {wins[1:]}; larger than {reference}: {larger}"
+            )
 
     def _backtest(self, work: Path) -> None:
         export = work / "ledger-export"
