@@ -7,6 +7,7 @@ One `_cmd_<name>` function per subcommand; each returns the exit status. Exit co
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -213,9 +214,15 @@ def _cmd_search(args: argparse.Namespace) -> int:
     if driver is None:
         return EXIT_USAGE
     programs = corpus_programs(Path(args.corpus), driver)
-    run = search.search_per_program if args.per_program else search.search
     total = args.budget * (len(programs) if args.per_program else 1)
     cache = getattr(driver, "cache", None)  # drivers built by the CLI have no test hooks: results may be stored
+    if args.per_program:
+        run: Callable[..., Any] = functools.partial(search.search_per_program, warm_start=args.warm_start)
+    elif args.warm_start:
+        _error("--warm-start needs --per-program (it seeds each program's search with the earlier programs' best)")
+        return EXIT_USAGE
+    else:
+        run = search.search
     with tqdm(total=total, unit="plan", file=sys.stderr, leave=False) as bar:
         found = run(
             driver,
@@ -765,6 +772,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--per-program",
         action="store_true",
         help="search each program separately (budget per program); a program keeps the reference if nothing beats it",
+    )
+    search_parser.add_argument(
+        "--warm-start",
+        type=_non_negative,
+        default=0,
+        metavar="K",
+        help="with --per-program: first try the K best plans found on earlier programs (within the budget)",
     )
     search_parser.add_argument("--reference", metavar="KIND", help="reference pipeline (default: the driver's first)")
     search_parser.add_argument("--jobs", type=int, default=1, metavar="N", help="plans evaluated at once")

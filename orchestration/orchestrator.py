@@ -217,6 +217,10 @@ def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -
 # --- portfolio rounds ----------------------------------------------------------------------------------
 
 
+POOL_WARM_START = 8
+"""Each public program's search first tries the 8 best plans of the programs searched before it."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Pool:
     """The free public part of a portfolio round: reference sizes on the public programs, the pool's plans
@@ -310,7 +314,12 @@ def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda lin
         seed=seed,
         space=space,
         kind=RoundKind.PORTFOLIO,
-        pool={"strategy": strategy, "budget_per_program": budget, "programs": len(settings.public_corpus)},
+        pool={
+            "strategy": strategy,
+            "budget_per_program": budget,
+            "warm_start": POOL_WARM_START,
+            "programs": len(settings.public_corpus),
+        },
     )
     progress(
         f"  portfolio v{version} ({len(base.members)} of {policy['portfolio_size']} members): public pool search "

@@ -18,7 +18,7 @@ from adapters.drivers.base import Driver
 from adapters.plan import Plan, PlanError, reference_plan
 from adapters.search.objective import Evaluation, Objective, unmeasurable
 from adapters.search.space import SearchSpace, search_space
-from adapters.search.strategies import STRATEGIES, STRATEGY_FUNCTIONS
+from adapters.search.strategies import STRATEGIES, STRATEGY_FUNCTIONS, Proposals
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,12 +91,15 @@ def search(
     space: SearchSpace | None = None,
     cache: Cache | None = None,
     progress: Callable[[Evaluation], None] | None = None,
+    warm: Sequence[Plan] = (),
 ) -> SearchResult:
     """Search for the plan with the lowest geometric-mean size ratio on `programs`.
 
     At most `budget` plans are evaluated (exactly `budget` unless the strategy runs out of proposals);
     a plan proposed twice is evaluated once. `jobs` plans are measured at once; results and choices do
     not depend on it. The result's best plan is never worse than the start (the reference plan).
+    `warm` plans (good elsewhere) are evaluated first, and the strategy starts from the best of them
+    when it beats the start.
     """
     if strategy not in STRATEGY_FUNCTIONS:
         raise ValueError(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
@@ -113,10 +116,24 @@ def search(
         charged.append(start)
     evaluated[start.plan] = start
     best = start
-    proposals = STRATEGY_FUNCTIONS[strategy](space, seed, start)
     interrupted = False
+    proposals: Proposals | None = None
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            fresh = [
+                plan for plan in dict.fromkeys(warm) if plan not in evaluated and objective.rejection(plan) is None
+            ][: max(0, budget - len(charged))]
+            for evaluation in pool.map(objective.evaluate, fresh):
+                evaluated[evaluation.plan] = evaluation
+                charged.append(evaluation)
+                if evaluation.score < best.score:
+                    best = evaluation
+                if progress is not None:
+                    progress(evaluation)
+            climb_from = best
+            if climb_from is not start:  # the strategy works from the best warm plan
+                space = dataclasses.replace(space, start=climb_from.plan)
+            proposals = STRATEGY_FUNCTIONS[strategy](space, seed, climb_from)
             round_ = next(proposals, None)
             while round_ is not None:
                 fresh = []
@@ -145,7 +162,9 @@ def search(
                     round_ = None
     except KeyboardInterrupt:  # the evaluations already made stand: report the best of them
         interrupted = True
-    proposals.close()
+    finally:
+        if proposals is not None:
+            proposals.close()
     return SearchResult(
         toolchain=driver.name,
         strategy=strategy,
@@ -217,11 +236,14 @@ def search_per_program(
     space: SearchSpace | None = None,
     cache: Cache | None = None,
     progress: Callable[[Evaluation], None] | None = None,
+    warm_start: int = 0,
 ) -> PerProgramSearch:
     """One search per program, each with the full `budget` and a seed derived from (seed, program
     name); each program keeps the reference when nothing beats it, so none ends worse than it. A program
     that cannot be measured (no code, no working reference) is skipped with the reason; Ctrl-C stops
-    after the program being searched, keeping what was found."""
+    after the program being searched, keeping what was found. With `warm_start` k, each program's search
+    first tries the k best plans found on the programs before it (part of its budget): what won elsewhere
+    is often a good start, and a small budget then climbs further from there."""
     space = space or search_space(driver)
     results: list[SearchResult] = []
     skipped: list[tuple[str, str]] = []
@@ -244,6 +266,7 @@ def search_per_program(
                 space=space,
                 cache=cache,
                 progress=progress,
+                warm=_warm_plans(results, warm_start),
             )
         except KeyboardInterrupt:  # between two measurements: what was found so far stands
             return PerProgramSearch(tuple(results), tuple(skipped), interrupted=True)
@@ -251,6 +274,14 @@ def search_per_program(
         if result.interrupted:
             return PerProgramSearch(tuple(results), tuple(skipped), interrupted=True)
     return PerProgramSearch(tuple(results), tuple(skipped))
+
+
+def _warm_plans(results: Sequence[SearchResult], count: int) -> list[Plan]:
+    """The `count` best distinct improving plans of earlier programs, best ratio first (ties: earlier)."""
+    ranked = sorted(
+        (result.best.score, order, result.best.plan) for order, result in enumerate(results) if result.improved
+    )
+    return list(dict.fromkeys(plan for _, _, plan in ranked))[:count]
 
 
 def per_program_summary(found: PerProgramSearch) -> dict[str, Any]:

@@ -223,3 +223,19 @@ def test_an_interrupted_search_keeps_the_best_plan_so_far(driver: LLVMDriver, ca
         progress=lambda evaluation: (_ for _ in ()).throw(KeyboardInterrupt),
     )
     assert found.interrupted and len(found.results) == 1 and found.results[0].evaluations_used == 1
+
+
+def test_a_warm_start_tries_earlier_programs_best_plans_first(tmp_path: Path) -> None:
+    synthetic = pytest.importorskip("adapters.drivers.synthetic")
+    problem = synthetic.SyntheticProblem(seed=1, passes=6, length=3, crash_pairs=0)
+    corpus = synthetic.write_corpus(tmp_path, problem, count=4)
+    driver = synthetic.SyntheticDriver(problem=problem)
+    cold = search_per_program(driver, corpus, strategy="random", budget=12, seed=5)
+    warm = search_per_program(driver, corpus, strategy="random", budget=12, seed=5, warm_start=2)
+    assert warm.results[0].evaluations == cold.results[0].evaluations  # nothing earlier to start from
+    for index, result in enumerate(warm.results[1:], start=1):
+        earlier = {r.best.plan for r in warm.results[:index] if r.improved}
+        first = [evaluation.plan for evaluation in result.evaluations[: min(2, len(earlier))]]
+        assert set(first) <= earlier and result.evaluations_used <= 12
+    again = search_per_program(driver, corpus, strategy="random", budget=12, seed=5, warm_start=2)
+    assert [r.best.plan for r in again.results] == [r.best.plan for r in warm.results]  # deterministic
