@@ -1,6 +1,7 @@
 """Portfolio transfer and private selection (issue 15): how much of per-program search reaches unseen code.
 
-Public part: per-program search (the `local` strategy, `--budget` evaluations each) on the bundled subsets
+Public part: per-program search (the `local` strategy, `--budget` evaluations each, warm-started with the best
+plans of the programs searched before, as the orchestrator's pool search) on the bundled subsets
 alpha and beta gives each program's best plan; those plans are the pool. Unseen code: the bundled subsets
 gamma and delta (no search saw them) and the held-back project (no participant holds it). Participants: four,
 holding real projects as the demo's participants do. Every pool plan is built and verified on every module
@@ -61,6 +62,7 @@ HOLDINGS = {  # as in the demo (orchestration/management/commands/demo.py)
 }
 HELD_BACK = "chipmunk"
 KS = (1, 2, 4, 8, 16)
+WARM_START = 8  # as the orchestrator's pool search
 EPSILONS = (0.5, 1.0, 2.0, 4.0)
 POLICY = {"min_margin": 0.0002, "min_participants": 2, "confidence": 0.95, "shortlist_size": 2, "portfolio_size": 8}
 CLIP, DELTA, MIN_MULTIPLIER, MAX_MULTIPLIER = 0.005, 1e-6, 15.0, 40.0
@@ -207,7 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     unseen_programs = [p.path for p in bundled_programs() if p.subset not in PUBLIC]
     print(f"per-program search ({args.budget} evaluations each, local) on {len(public_programs)} public programs")
     found = search.search_per_program(
-        driver, public_programs, strategy="local", budget=args.budget, jobs=os.cpu_count() or 1, cache=Cache(cache_dir)
+        driver,
+        public_programs,
+        strategy="local",
+        budget=args.budget,
+        jobs=os.cpu_count() or 1,
+        cache=Cache(cache_dir),
+        warm_start=WARM_START,
     )
     search_ratio = found.summary()["summary"]["geomean_ratio"]
     pool = decisions.pool_plans([(result.best.plan, result.best.score) for result in found.results])

@@ -62,7 +62,7 @@ def tasks_lease(*, deployment: AdapterDeployment, limit: int = 1, lease: dt.time
     now = timezone.now()
     with transaction.atomic(durable=True):
         candidates = (
-            EvaluationTask.objects.select_for_update(skip_locked=True)
+            EvaluationTask.objects.select_for_update(skip_locked=True, of=("self",))  # base is an outer join
             .filter(state=TaskState.QUEUED, local_problem__deployment=deployment)
             .select_related("plan", "local_problem", "base")
             .order_by("created_at", "pk")[: max(1, min(limit, 50))]
