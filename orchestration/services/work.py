@@ -231,6 +231,7 @@ def tasks_expire(*, now: dt.datetime | None = None) -> list[EvaluationTask]:
                 EvaluationTask.objects.create(
                     round=task.round,
                     plan=task.plan,
+                    base=task.base,
                     local_problem=task.local_problem,
                     noise_multiplier=task.noise_multiplier,
                     clip_bound=task.clip_bound,

@@ -199,3 +199,32 @@ def test_release_planning_for_portfolio_rounds():
     assert decisions.portfolio_selection(["a", "b", "c"], 3) == ["a", "b"]
     assert decisions.portfolio_selection(["a", "b", "c"], 2) == []  # one selection release buys nothing
     assert decisions.portfolio_selection(["a"], 1) == []
+
+
+def test_a_portfolio_task_is_leased_with_its_portfolio_and_requeued_with_it(federation):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from adapters.sdk import Task
+
+    member = federation.members[0]
+    candidate = PlanFile.from_json({"toolchain": "synthetic", "passes": [{"name": "s01"}]})
+    base = services.portfolio_row(
+        Portfolio("synthetic", (PlanFile.from_json({"toolchain": "synthetic", "passes": [{"name": "s02"}]}),))
+    )
+    EvaluationTask.objects.create(
+        plan=services.plan_row(candidate),
+        base=base,
+        local_problem=member.deployment.problems.get(),
+        noise_multiplier=20.0,
+        clip_bound=0.1,
+    )
+    client = APIClient()
+    client.force_authenticate(user=None, token=member.deployment)
+    leased = client.post("/api/v1/tasks/lease", {"lease_seconds": 10}, format="json").json()["tasks"][0]
+    task = Task.from_json(leased)  # what the adapter reads
+    assert task.base == base.body and task.base_hash == base.content_hash
+    assert Portfolio.from_json(task.base).content_hash() == task.base_hash
+    requeued = services.tasks_expire(now=timezone.now() + dt.timedelta(seconds=11))
+    assert [row.base_id for row in requeued] == [base.pk]
