@@ -25,10 +25,10 @@ def test_the_pool_keeps_each_improving_plan_once_best_first():
 def test_public_marginal_gains_are_the_participants_statistic_without_noise():
     reference = [100, 200, 50]
     members = [[90, None, 50]]  # a member: better on the first program, failed on the second
-    gains = decisions.public_marginal_gains(reference, members, {"q": [95, 180, 40], "r": [80, 210, None]}, clip=0.1)
-    # q: nothing on the first (95 > 90), log(200/180) on the second, log(50/40) clipped to 0.1 on the third.
-    assert math.isclose(gains["q"], (0 + math.log(200 / 180) + 0.1) / 3)
-    assert math.isclose(gains["r"], math.log(90 / 80) / 3)
+    gains = decisions.public_marginal_gains(reference, members, {"q": [95, 190, 40], "r": [85, 210, None]}, clip=0.1)
+    # q: nothing on the first (95 > 90), log(200/190) on the second, log(50/40) clipped to 0.1 on the third.
+    assert math.isclose(gains["q"], (0 + math.log(200 / 190) + 0.1) / 3)
+    assert math.isclose(gains["r"], math.log(90 / 85) / 3)
 
 
 sizes = st.lists(st.one_of(st.none(), st.integers(min_value=1, max_value=1000)), min_size=3, max_size=3)
