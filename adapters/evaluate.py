@@ -120,11 +120,24 @@ def corpus_programs(corpus_dir: Path, driver: Driver) -> list[Path]:
     return programs
 
 
-def _reference_kind(driver: Driver, toolchain: str, reference: str | None) -> str:
+def _prepare(
+    toolchain: str,
+    plans: Sequence[Plan],
+    corpus_dir: Path,
+    reference: str | None,
+    driver: Driver | None,
+    store: MeasurementStore | None,
+) -> tuple[Driver, str, list[Path], Callable[[Plan, Path], Measurement]]:
+    """The driver, the reference kind (checked), the corpus's programs and how to measure: what evaluating a
+    plan and a portfolio share. Every plan is checked first, so a bad one fails before any work."""
+    driver = driver or get_driver(toolchain)
     reference = reference or driver.references[0]
     if reference not in driver.references:
         raise ValueError(f"unknown {toolchain} reference {reference!r} (known: {', '.join(driver.references)})")
-    return reference
+    for plan in plans:
+        driver.check_plan(plan)
+    programs = corpus_programs(corpus_dir, driver)
+    return driver, reference, programs, (store or MeasurementStore(driver, None)).measure
 
 
 def _run(
@@ -166,11 +179,7 @@ def evaluate(
     driver's `references` (default: its first, e.g. `Oz` for llvm, `Os` for gcc). With `store`,
     measurements are kept across runs.
     """
-    driver = driver or get_driver(plan.toolchain)
-    reference = _reference_kind(driver, plan.toolchain, reference)
-    driver.check_plan(plan)
-    programs = corpus_programs(corpus_dir, driver)
-    measure = (store or MeasurementStore(driver, None)).measure
+    driver, reference, programs, measure = _prepare(plan.toolchain, (plan,), corpus_dir, reference, driver, store)
 
     def one(program: Path) -> ProgramResult:
         try:
@@ -204,12 +213,9 @@ def evaluate_portfolio(
     """Build every program with every member, verify each result and keep the smallest verified object
     (ties: the earlier member; the reference pipeline is an implicit first member). A program is never
     larger than the reference pipeline's build; its row names the member that won and its size."""
-    driver = driver or get_driver(portfolio.toolchain)
-    reference = _reference_kind(driver, portfolio.toolchain, reference)
-    for member in portfolio.members:
-        driver.check_plan(member)
-    programs = corpus_programs(corpus_dir, driver)
-    measure = (store or MeasurementStore(driver, None)).measure
+    driver, reference, programs, measure = _prepare(
+        portfolio.toolchain, portfolio.members, corpus_dir, reference, driver, store
+    )
 
     def one(program: Path) -> ProgramResult:
         try:

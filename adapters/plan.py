@@ -272,15 +272,21 @@ class Plan:
         return render_pipeline(self.passes, index)
 
 
-def load(path: str | Path) -> Plan:
-    """Read a plan file; any problem is a one-line PlanError starting with the file name."""
+def read_document(path: str | Path) -> Any:
+    """A JSON file's document; a missing, unreadable or malformed file is a one-line PlanError naming it."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise PlanError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PlanError(f"{path}: not a JSON document: {exc}") from None
+
+
+def load(path: str | Path) -> Plan:
+    """Read a plan file; any problem is a one-line PlanError starting with the file name."""
+    path = Path(path)
+    data = read_document(path)
     try:
         return Plan.from_json(data)
     except PlanError as exc:

@@ -13,7 +13,6 @@ is a portfolio of one.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -24,7 +23,7 @@ from typing import Any
 import rfc8785
 
 from adapters.delta import DeltaError
-from adapters.plan import KNOBS, Plan, PlanError, json_type, reference_plan
+from adapters.plan import KNOBS, Plan, PlanError, json_type, read_document, reference_plan
 
 PORTFOLIO_KEYS = frozenset({"toolchain", "members"})
 _HASH = re.compile(r"[0-9a-f]{64}")
@@ -110,12 +109,7 @@ def load(path: str | Path) -> Portfolio:
 
     A plan file is accepted too, as the portfolio of that one plan."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PlanError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PlanError(f"{path}: not a JSON document: {exc}") from None
+    data = read_document(path)
     try:
         if isinstance(data, dict) and "passes" in data and "members" not in data:
             return Portfolio.of(Plan.from_json(data))

@@ -8,6 +8,7 @@ Ed25519 signature in `X-OPM-Signature` (base64).
 import base64
 import binascii
 import datetime as dt
+from typing import Any
 
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
@@ -529,32 +530,39 @@ class DeltasInput(serializers.Serializer):
     since = serializers.IntegerField(min_value=0, default=0, help_text="The version the caller holds.")
 
 
+def _deltas_since(request: Request, latest_of, since_of, what: str) -> dict[str, Any]:
+    """The shared part of plan and portfolio delta-sync: validate the query, refuse a version from the future,
+    list the deltas after `since` in order."""
+    data = DeltasInput(data=request.query_params)
+    data.is_valid(raise_exception=True)
+    problem_class, since = data.validated_data["problem_class"], data.validated_data["since"]
+    latest = latest_of(problem_class=problem_class)
+    current = latest.sequence if latest else 0
+    if since > current:
+        raise OpmError(
+            ErrorCode.INVALID_RANGE, f"{problem_class}'s {what} is at version {current}; there is no version {since}"
+        )
+    deltas = [
+        {
+            "sequence": d.sequence,
+            "parent": d.parent.content_hash,
+            "child": d.child.content_hash,
+            "ops": d.ops,
+            "round": d.round_id,
+            "promoted_at": d.promoted_at,
+        }
+        for d in since_of(problem_class=problem_class, since=since)
+    ]
+    return {"problem_class": problem_class, "version": current, "deltas": deltas}
+
+
 class DeltasView(PublicPlansView):
     """Delta-sync: the deltas that take a problem class's plan from version `since` to the current one."""
 
     @extend_schema(parameters=[DeltasInput], responses={200: DeltasOutput, **problems(400)})
     def get(self, request: Request) -> Response:
-        data = DeltasInput(data=request.query_params)
-        data.is_valid(raise_exception=True)
-        problem_class, since = data.validated_data["problem_class"], data.validated_data["since"]
-        latest = selectors.plan_latest_delta(problem_class=problem_class)
-        current = latest.sequence if latest else 0
-        if since > current:
-            raise OpmError(
-                ErrorCode.INVALID_RANGE, f"{problem_class} is at version {current}; there is no version {since}"
-            )
-        deltas = [
-            {
-                "sequence": d.sequence,
-                "parent": d.parent.content_hash,
-                "child": d.child.content_hash,
-                "ops": d.ops,
-                "round": d.round_id,
-                "promoted_at": d.promoted_at,
-            }
-            for d in selectors.plan_deltas_since(problem_class=problem_class, since=since)
-        ]
-        return Response(DeltasOutput({"problem_class": problem_class, "version": current, "deltas": deltas}).data)
+        document = _deltas_since(request, selectors.plan_latest_delta, selectors.plan_deltas_since, "plan")
+        return Response(DeltasOutput(document).data)
 
 
 # --- portfolios and their delta-sync: public too ----------------------------------------------------------
@@ -595,25 +603,7 @@ class PortfolioDeltasView(PublicPlansView):
 
     @extend_schema(parameters=[DeltasInput], responses={200: PortfolioDeltasOutput, **problems(400)})
     def get(self, request: Request) -> Response:
-        data = DeltasInput(data=request.query_params)
-        data.is_valid(raise_exception=True)
-        problem_class, since = data.validated_data["problem_class"], data.validated_data["since"]
-        latest = selectors.portfolio_latest_delta(problem_class=problem_class)
-        current = latest.sequence if latest else 0
-        if since > current:
-            raise OpmError(
-                ErrorCode.INVALID_RANGE, f"{problem_class}'s portfolio is at version {current}; no version {since}"
-            )
-        deltas = [
-            {
-                "sequence": d.sequence,
-                "parent": d.parent.content_hash,
-                "child": d.child.content_hash,
-                "ops": d.ops,
-                "round": d.round_id,
-                "promoted_at": d.promoted_at,
-            }
-            for d in selectors.portfolio_deltas_since(problem_class=problem_class, since=since)
-        ]
-        document = {"problem_class": problem_class, "version": current, "deltas": deltas}
+        document = _deltas_since(
+            request, selectors.portfolio_latest_delta, selectors.portfolio_deltas_since, "portfolio"
+        )
         return Response(PortfolioDeltasOutput(document).data)

@@ -187,31 +187,71 @@ def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -
     if winner is None:
         return _finish(search_round, RoundState.STOPPED, "no selection signal arrived", shown)
 
-    confirm = [Plan.objects.get(content_hash=winner)] + ([incumbent_row] if with_incumbent else [])
     progress(f"  confirmation: plan {winner[:12]} on fresh signals")
+    return _confirm(
+        search_round,
+        settings,
+        progress,
+        Confirmation(
+            winner=winner,
+            incumbent=incumbent_row if with_incumbent else None,
+            multiplier=multiplier,
+            clip=clip,
+            policy=policy,
+            shortlist=[p.content_hash() for p in short],
+            shown=shown,
+            evidence=evidence,
+        ),
+    )
+
+
+@dataclasses.dataclass
+class Confirmation:
+    """What the confirmation phase needs: the winner, the incumbent plan a plan round measures it against
+    (None: a marginal gain or the reference, already relative), the noise, and the round's record so far."""
+
+    winner: str
+    incumbent: Plan | None
+    multiplier: float
+    clip: float
+    policy: dict[str, Any]
+    shortlist: list[str]
+    shown: dict[str, Any]
+    evidence: list[int]
+
+
+def _confirm(
+    search_round: SearchRound, settings: RoundSettings, progress: Progress, step: Confirmation
+) -> RoundOutcome:
+    """Ask for the winner (and a plan round's incumbent) again on fresh signals, apply the promotion rule and
+    close the round: shared by plan and portfolio rounds."""
+    plans = [Plan.objects.get(content_hash=step.winner), *([step.incumbent] if step.incumbent else [])]
     services.round_dispatch(
-        search_round=search_round, phase="confirmation", plans=confirm, noise_multiplier=multiplier, clip_bound=clip
+        search_round=search_round,
+        phase="confirmation",
+        plans=plans,
+        noise_multiplier=step.multiplier,
+        clip_bound=step.clip,
     )
     if not _wait(search_round, "confirmation", settings, progress):
-        return _finish(search_round, RoundState.STOPPED, "confirmation signals did not arrive in time", shown)
+        return _finish(search_round, RoundState.STOPPED, "confirmation signals did not arrive in time", step.shown)
     confirmed, more = _observations(search_round, "confirmation")
-    evidence += more
-    candidate = decisions.aggregate(confirmed.get(winner, []))
-    base = decisions.aggregate(confirmed.get(incumbent_row.content_hash, [])) if with_incumbent else None
-    decision = decisions.promotion_decision(candidate, base, policy)
+    candidate = decisions.aggregate(confirmed.get(step.winner, []))
+    base = decisions.aggregate(confirmed.get(step.incumbent.content_hash, [])) if step.incumbent else None
+    decision = decisions.promotion_decision(candidate, base, step.policy)
     promoted = services.round_finish(
         search_round=search_round,
         state=RoundState.FINISHED,
         reason=decision.reason,
-        estimates=shown,
-        winner=winner,
+        estimates=step.shown,
+        winner=step.winner,
         decision=decision,
         confirmation=candidate,
-        evidence=evidence,
+        evidence=[*step.evidence, *more],
     )
     checkpoint_issue()
     search_round.refresh_from_db()
-    return RoundOutcome(search_round, [p.content_hash() for p in short], shown, promoted and promoted.sequence)
+    return RoundOutcome(search_round, step.shortlist, step.shown, promoted and promoted.sequence)
 
 
 # --- portfolio rounds ----------------------------------------------------------------------------------
@@ -383,32 +423,21 @@ def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda lin
         winner = selected
 
     progress(f"  confirmation: candidate {winner[:12]}'s marginal gain on fresh signals")
-    services.round_dispatch(
-        search_round=search_round,
-        phase="confirmation",
-        plans=[Plan.objects.get(content_hash=winner)],
-        noise_multiplier=multiplier,
-        clip_bound=clip,
+    return _confirm(
+        search_round,
+        settings,
+        progress,
+        Confirmation(
+            winner=winner,
+            incumbent=None,
+            multiplier=multiplier,
+            clip=clip,
+            policy=policy,
+            shortlist=short,
+            shown=shown,
+            evidence=evidence,
+        ),
     )
-    if not _wait(search_round, "confirmation", settings, progress):
-        return _finish(search_round, RoundState.STOPPED, "confirmation signals did not arrive in time", shown)
-    confirmed, more = _observations(search_round, "confirmation")
-    evidence += more
-    candidate = decisions.aggregate(confirmed.get(winner, []))
-    decision = decisions.promotion_decision(candidate, None, policy)
-    promoted = services.round_finish(
-        search_round=search_round,
-        state=RoundState.FINISHED,
-        reason=decision.reason,
-        estimates=shown,
-        winner=winner,
-        decision=decision,
-        confirmation=candidate,
-        evidence=evidence,
-    )
-    checkpoint_issue()
-    search_round.refresh_from_db()
-    return RoundOutcome(search_round, short, shown, promoted and promoted.sequence)
 
 
 def _reference(problem_class: str) -> PlanFile:

@@ -115,22 +115,26 @@ def search(
         start = objective.evaluate(space.start)
         charged.append(start)
     evaluated[start.plan] = start
-    best = start
     interrupted = False
     proposals: Proposals | None = None
+
+    def run(pool: ThreadPoolExecutor, plans: list[Plan]) -> None:
+        """Measure `plans` (charged); Executor.map cancels what has not started when an interrupt leaves."""
+        for evaluation in pool.map(objective.evaluate, plans):
+            evaluated[evaluation.plan] = evaluation
+            charged.append(evaluation)
+            if progress is not None:
+                progress(evaluation)
+
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            fresh = [
-                plan for plan in dict.fromkeys(warm) if plan not in evaluated and objective.rejection(plan) is None
-            ][: max(0, budget - len(charged))]
-            for evaluation in pool.map(objective.evaluate, fresh):
-                evaluated[evaluation.plan] = evaluation
-                charged.append(evaluation)
-                if evaluation.score < best.score:
-                    best = evaluation
-                if progress is not None:
-                    progress(evaluation)
-            climb_from = best
+            run(
+                pool,
+                [plan for plan in dict.fromkeys(warm) if plan not in evaluated and objective.rejection(plan) is None][
+                    : max(0, budget - len(charged))
+                ],
+            )
+            climb_from = _best(start, charged)
             if climb_from is not start:  # the strategy works from the best warm plan
                 space = dataclasses.replace(space, start=climb_from.plan)
             proposals = STRATEGY_FUNCTIONS[strategy](space, seed, climb_from)
@@ -146,14 +150,7 @@ def search(
                     else:  # costs nothing: the toolchain refused it without running anything
                         evaluated[plan] = rejection
                 todo = fresh[: max(0, budget - len(charged))]
-                # Executor.map cancels what has not started when an interrupt leaves this loop.
-                for evaluation in pool.map(objective.evaluate, todo):
-                    evaluated[evaluation.plan] = evaluation
-                    charged.append(evaluation)
-                    if evaluation.score < best.score:
-                        best = evaluation
-                    if progress is not None:
-                        progress(evaluation)
+                run(pool, todo)
                 if len(todo) < len(fresh):
                     break  # the budget is spent
                 try:
@@ -174,7 +171,7 @@ def search(
         reference_sizes=objective.reference_sizes,
         reference_kind=objective.reference_kind,
         start=start,
-        best=best,
+        best=_best(start, charged),
         evaluations=tuple(charged),
         skipped=objective.skipped,
         interrupted=interrupted,
@@ -304,6 +301,15 @@ def describe(plan: Plan | Mapping[str, Any]) -> str:
         if values
     ]
     return "; ".join([", ".join(steps) or "(no passes)", *knobs])
+
+
+def _best(start: Evaluation, charged: Sequence[Evaluation]) -> Evaluation:
+    """The lowest score, the earliest on ties, never worse than the start."""
+    best = start
+    for evaluation in charged:
+        if evaluation.score < best.score:
+            best = evaluation
+    return best
 
 
 def _is_reference(driver: Driver, plan: Plan) -> bool:
