@@ -64,7 +64,7 @@ HELD_BACK = "chipmunk"
 KS = (1, 2, 4, 8, 16)
 WARM_START = 8  # as the orchestrator's pool search
 EPSILONS = (0.5, 1.0, 2.0, 4.0)
-POLICY = {"min_margin": 0.0002, "min_participants": 2, "confidence": 0.95, "shortlist_size": 2, "portfolio_size": 8}
+POLICY = {"min_margin": 0.0002, "min_participants": 2, "confidence": 0.95, "shortlist_size": 1, "portfolio_size": 8}
 CLIP, DELTA, MIN_MULTIPLIER, MAX_MULTIPLIER = 0.005, 1e-6, 15.0, 40.0
 TARGET_UNSEEN, TARGET_KEPT, TARGET_SEARCH = 0.955, 0.90, 0.93
 
@@ -198,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=int, default=300, help="per-program search evaluations (the pool)")
     parser.add_argument("--seeds", type=int, default=20, help="noise draws per epsilon")
     parser.add_argument("--cache-dir", type=Path, default=None, help="adapter cache (default: the user's)")
+    parser.add_argument("--shortlist", type=int, default=POLICY["shortlist_size"], help="candidates per round")
     parser.add_argument("--output", type=Path, default=RESULT)
     args = parser.parse_args(argv)
+    POLICY["shortlist_size"] = args.shortlist
     started = time.perf_counter()
     cache_dir = args.cache_dir or default_cache_dir()
     driver = LLVMDriver(cache_dir=cache_dir)
