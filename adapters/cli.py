@@ -681,7 +681,11 @@ def _add_corpus_commands(commands: argparse._SubParsersAction) -> None:
         help="then search each module for N evaluations and report how far below -Oz it gets (default: no search)",
     )
     materialize.add_argument(
-        "--room-modules", type=int, default=30, metavar="M", help="modules searched for --room (default 30, spread)"
+        "--room-modules",
+        type=_positive,
+        default=30,
+        metavar="M",
+        help="modules searched for --room (default 30, spread)",
     )
     materialize.add_argument("directory", metavar="DIR", help="output directory (new, empty, or holding slices)")
     materialize.set_defaults(func=_cmd_corpus_materialize)
@@ -804,6 +808,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sync_command(commands)
     _add_corpus_commands(commands)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
 
 
 def _non_negative(text: str) -> int:

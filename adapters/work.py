@@ -23,6 +23,7 @@ from typing import Any
 import rfc8785
 
 from adapters.drivers import CorpusError, Driver, get_driver
+from adapters.drivers.base import OK
 from adapters.evaluate import (
     NO_REFERENCE,
     EvaluationReport,
@@ -491,7 +492,11 @@ class WorkLoop:
                 ) from None
             return
         self.accepted.append((task.id, receipt.ledger_index, body))
-        failures = f", {report.failures} program(s) failed and count as -c" if report.failures else ""
+        counted = "-c" if statistic == CLIPPED_GAIN else "0"
+        failed = sum(result.verdict != OK for result in report.programs if result.verdict != NO_REFERENCE)
+        unbuilt = sum(result.verdict == NO_REFERENCE for result in report.programs)
+        failures = f", {failed} program(s) failed and count as {counted}" if failed else ""
+        failures += f", {unbuilt} without a working reference count as 0" if unbuilt else ""
         replay = "" if receipt.created else " (already accepted earlier)"
         self.log(
             f"task {task.id}: signal accepted{replay}, ledger entry {receipt.ledger_index} (n = {len(gains)}{failures})"

@@ -67,6 +67,8 @@ class _Round:
     promotion: tuple[int, dict[str, Any]] | None = None
     tried: set[str] = dataclasses.field(default_factory=set)
     """Plans dispatched by earlier rounds from the same incumbent (the shortlist leaves them out)."""
+    asked: set[str] = dataclasses.field(default_factory=set)
+    """Plans this round dispatched as tasks to at least one participant."""
     kind: str = "plan"
     """`plan`, or `portfolio`: then `incumbent` is the portfolio the round seeks a member for."""
     privacy: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -124,37 +126,59 @@ def _replay(entries: Iterator[dict[str, Any]], made: list[dict[str, Any]]) -> No
     rounds: dict[int, _Round] = {}
     for entry in entries:
         index, kind, payload = entry["index"], entry["kind"], entry["payload"]
-        if kind == "deployment.enrolled":
-            keys[f"deployment:{payload['deployment']}"] = bytes.fromhex(payload["public_key"])
-        elif kind == "deployment.key_rotated" and "public_key" in payload:
-            keys[entry["subject"]] = bytes.fromhex(payload["public_key"])
-        elif kind == "round.started":
-            if payload.get("kind") == "portfolio":
-                started = _portfolio_started(index, payload, portfolios)
-            else:
-                started = _started(index, payload, current)
-            started.tried = {
-                plan
-                for earlier in rounds.values()
-                if (earlier.kind, earlier.problem_class, earlier.incumbent)
-                == (started.kind, started.problem_class, started.incumbent)
-                for plans in earlier.dispatched.values()
-                for plan in plans
-            }
-            rounds[payload["round"]] = started
-        elif kind == "round.shortlisted":
-            _shortlisted(index, payload, _round_of(rounds, payload, index))
-        elif kind == "round.pooled":
-            _pooled(index, payload, _round_of(rounds, payload, index))
-        elif kind == "round.dispatched":
-            _dispatched(index, payload, _round_of(rounds, payload, index))
-        elif kind == "signal.accepted" and payload.get("round") is not None:
-            _signal(index, entry, keys, _round_of(rounds, payload, index))
-        elif kind in ("plan.promoted", "portfolio.promoted"):
-            _round_of(rounds, payload, index).promotion = (index, payload)
-        elif kind == "round.finished":
-            state = _round_of(rounds, payload, index)
-            made.append(_finished(index, payload, state, portfolios if state.kind == "portfolio" else current))
+        try:
+            _replay_entry(index, kind, payload, entry, keys, current, portfolios, rounds, made)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            # A tampered or foreign export: a verdict naming the entry, never a traceback.
+            raise Divergence(index, f"a malformed {kind} entry ({type(exc).__name__}: {exc})") from None
+
+
+def _replay_entry(
+    index: int,
+    kind: str,
+    payload: dict[str, Any],
+    entry: dict[str, Any],
+    keys: dict[str, bytes],
+    current: dict[str, tuple[int, str, dict[str, Any]]],
+    portfolios: dict[str, tuple[int, str, dict[str, Any]]],
+    rounds: dict[int, _Round],
+    made: list[dict[str, Any]],
+) -> None:
+    if kind == "deployment.enrolled":
+        keys[f"deployment:{payload['deployment']}"] = bytes.fromhex(payload["public_key"])
+    elif kind == "deployment.key_rotated" and "public_key" in payload:
+        keys[entry["subject"]] = bytes.fromhex(payload["public_key"])
+    elif kind == "round.started":
+        if payload.get("kind") == "portfolio":
+            started = _portfolio_started(index, payload, portfolios)
+        else:
+            started = _started(index, payload, current)
+        # What the orchestrator left out as already asked about: plans earlier rounds from the same start
+        # dispatched to at least one participant (a dispatch that found no participant asked nothing).
+        started.tried = {
+            plan
+            for earlier in rounds.values()
+            if (earlier.kind, earlier.problem_class, earlier.incumbent)
+            == (started.kind, started.problem_class, started.incumbent)
+            for plan in earlier.asked
+        }
+        rounds[payload["round"]] = started
+    elif kind == "round.shortlisted":
+        _shortlisted(index, payload, _round_of(rounds, payload, index))
+    elif kind == "round.pooled":
+        _pooled(index, payload, _round_of(rounds, payload, index))
+    elif kind == "round.dispatched":
+        _dispatched(index, payload, _round_of(rounds, payload, index))
+    elif kind == "signal.accepted" and payload.get("round") is not None:
+        _signal(index, entry, keys, _round_of(rounds, payload, index))
+    elif kind in ("plan.promoted", "portfolio.promoted"):
+        state = _round_of(rounds, payload, index)
+        if (kind == "portfolio.promoted") != (state.kind == "portfolio"):
+            raise Divergence(index, f"round {state.number} is a {state.kind} round; it cannot record {kind}")
+        state.promotion = (index, payload)
+    elif kind == "round.finished":
+        state = _round_of(rounds, payload, index)
+        made.append(_finished(index, payload, state, portfolios if state.kind == "portfolio" else current))
 
 
 def _round_of(rounds: dict[int, _Round], payload: dict[str, Any], index: int) -> _Round:
@@ -295,6 +319,8 @@ def _pooled(index: int, payload: dict[str, Any], state: _Round) -> None:
 
 def _dispatched(index: int, payload: dict[str, Any], state: _Round) -> None:
     phase, plans = payload["phase"], payload["plans"]
+    if payload["tasks"] > 0:
+        state.asked.update(plans)
     if state.kind == "portfolio" and payload.get("base") != state.incumbent:
         raise Divergence(index, f"round {state.number}: tasks were asked against another portfolio")
     if phase == "selection" and state.kind == "portfolio":
@@ -306,7 +332,8 @@ def _dispatched(index: int, payload: dict[str, Any], state: _Round) -> None:
             raise Divergence(index, f"round {state.number}: selection dispatched plans other than the shortlist's best")
     if phase == "confirmation":
         winner = _winner(state)
-        if not plans or plans[0] != winner:
+        # A plan round confirms its incumbent beside the winner; a portfolio round the winner alone.
+        if not plans or plans[0] != winner or (state.kind == "portfolio" and len(plans) != 1):
             raise Divergence(
                 index,
                 f"round {state.number}: confirmation of {plans[0][:12] if plans else 'nothing'}, but the "
@@ -360,7 +387,9 @@ def _finished(
 ) -> dict[str, Any]:
     selection = _estimates(state, "selection")
     shown = {p: e.to_json() for p, e in selection.items() if e is not None}
-    if shown != payload["estimates"]:
+    # A round stopped while waiting records the estimates it had seen, and a signal may still have landed
+    # before its round.finished: those are notes, not decisions, so only a finished round's must agree.
+    if payload["state"] != "stopped" and shown != payload["estimates"]:
         raise Divergence(index, f"round {state.number}: the selection estimates differ from the recorded ones")
     decision = None
     winner = None

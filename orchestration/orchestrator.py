@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import IntegrityError
 from tqdm import tqdm
 
 from adapters.cache import Cache
@@ -144,8 +145,7 @@ def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -
     search_round = services.round_start(
         problem_class=settings.problem_class, strategy=settings.strategy, seed=seed, space=space
     )
-    tried = selectors.plans_tried(problem_class=settings.problem_class, incumbent=incumbent_row)
-    short = decisions.shortlist(evaluations, policy["shortlist_size"], start_score, tried)
+    short = decisions.shortlist(evaluations, policy["shortlist_size"], start_score, search_round.result["tried"])
     services.round_shortlist(
         search_round=search_round, start_score=start_score, evaluations=evaluations, shortlist=short
     )
@@ -179,7 +179,9 @@ def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -
         search_round=search_round, phase="selection", plans=rows, noise_multiplier=multiplier, clip_bound=clip
     )
     if not _wait(search_round, "selection", settings, progress):
-        return _finish(search_round, RoundState.STOPPED, "selection signals did not arrive in time", {})
+        return _finish(
+            search_round, RoundState.STOPPED, "selection signals did not arrive in time", _seen(search_round, rows)
+        )
     by_plan, evidence = _observations(search_round, "selection")
     estimates = {row.content_hash: decisions.aggregate(by_plan.get(row.content_hash, [])) for row in rows}
     shown = {plan: estimate.to_json() for plan, estimate in estimates.items() if estimate is not None}
@@ -239,16 +241,20 @@ def _confirm(
     candidate = decisions.aggregate(confirmed.get(step.winner, []))
     base = decisions.aggregate(confirmed.get(step.incumbent.content_hash, [])) if step.incumbent else None
     decision = decisions.promotion_decision(candidate, base, step.policy)
-    promoted = services.round_finish(
-        search_round=search_round,
-        state=RoundState.FINISHED,
-        reason=decision.reason,
-        estimates=step.shown,
-        winner=step.winner,
-        decision=decision,
-        confirmation=candidate,
-        evidence=[*step.evidence, *more],
-    )
+    try:
+        promoted = services.round_finish(
+            search_round=search_round,
+            state=RoundState.FINISHED,
+            reason=decision.reason,
+            estimates=step.shown,
+            winner=step.winner,
+            decision=decision,
+            confirmation=candidate,
+            evidence=[*step.evidence, *more],
+        )
+    except (OpmError, IntegrityError) as exc:  # another round promoted first: this one closes, promoting nothing
+        detail = exc.detail if isinstance(exc, OpmError) else "another round promoted the same version first"
+        return _finish(search_round, RoundState.STOPPED, f"promotion refused: {detail}", step.shown)
     checkpoint_issue()
     search_round.refresh_from_db()
     return RoundOutcome(search_round, step.shortlist, step.shown, promoted and promoted.sequence)
@@ -335,12 +341,11 @@ def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda lin
             ErrorCode.VALIDATION_FAILED, "the board must activate an orchestration and a privacy policy", status=409
         )
     policy = {**ORCHESTRATION_DEFAULTS, **orchestration.document}
-    version, base_row = services.portfolio_current(problem_class=settings.problem_class)
-    base = PortfolioFile.from_json(base_row.body)
-    if len(base.members) >= policy["portfolio_size"]:
+    version, current = selectors.portfolio_current(problem_class=settings.problem_class)
+    if len(current.members) >= policy["portfolio_size"]:
         raise OpmError(
             ErrorCode.VALIDATION_FAILED,
-            f"{settings.problem_class}'s portfolio v{version} already holds {len(base.members)} plans, "
+            f"{settings.problem_class}'s portfolio v{version} already holds {len(current.members)} plans, "
             f"the policy's portfolio_size",
             status=409,
         )
@@ -361,6 +366,7 @@ def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda lin
             "programs": len(settings.public_corpus),
         },
     )
+    base = PortfolioFile.from_json(search_round.base.body)  # as the round recorded it, should it have moved
     progress(
         f"  portfolio v{version} ({len(base.members)} of {policy['portfolio_size']} members): public pool search "
         f"({strategy}, {budget} evaluations per program, seed {seed})"
@@ -369,8 +375,7 @@ def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda lin
     clip = privacy.document["clip_bound"]
     candidate_sizes = {plan.content_hash(): sizes for plan, sizes in pool.candidates}
     gains = decisions.public_marginal_gains(pool.reference, list(pool.base_sizes.values()), candidate_sizes, clip)
-    tried = selectors.portfolio_candidates_tried(problem_class=settings.problem_class, base=base_row)
-    short = decisions.portfolio_shortlist(gains, policy["shortlist_size"], tried)
+    short = decisions.portfolio_shortlist(gains, policy["shortlist_size"], search_round.result["tried"])
     services.round_pool(
         search_round=search_round,
         reference=pool.reference,
@@ -413,7 +418,9 @@ def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda lin
             search_round=search_round, phase="selection", plans=rows, noise_multiplier=multiplier, clip_bound=clip
         )
         if not _wait(search_round, "selection", settings, progress):
-            return _finish(search_round, RoundState.STOPPED, "selection signals did not arrive in time", {})
+            return _finish(
+                search_round, RoundState.STOPPED, "selection signals did not arrive in time", _seen(search_round, rows)
+            )
         by_plan, evidence = _observations(search_round, "selection")
         estimates = {row.content_hash: decisions.aggregate(by_plan.get(row.content_hash, [])) for row in rows}
         shown = {plan: estimate.to_json() for plan, estimate in estimates.items() if estimate is not None}
@@ -438,6 +445,13 @@ def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda lin
             evidence=evidence,
         ),
     )
+
+
+def _seen(search_round: SearchRound, rows: Sequence[Plan]) -> dict[str, Any]:
+    """The selection estimates of the signals that did arrive: what a round stopped while waiting records."""
+    by_plan, _ = _observations(search_round, "selection")
+    estimates = {row.content_hash: decisions.aggregate(by_plan.get(row.content_hash, [])) for row in rows}
+    return {plan: estimate.to_json() for plan, estimate in estimates.items() if estimate is not None}
 
 
 def _reference(problem_class: str) -> PlanFile:

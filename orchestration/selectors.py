@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
 
+from adapters.portfolio import Portfolio as PortfolioFile
 from orchestration import accounting
 from orchestration.models import (
     AdapterDeployment,
@@ -107,6 +108,15 @@ def portfolio_latest_delta(*, problem_class: str) -> PortfolioDelta | None:
     )
 
 
+def portfolio_current(*, problem_class: str) -> tuple[int, PortfolioFile]:
+    """The class's current portfolio version and file; version 0 is the empty portfolio (the reference alone).
+    A read: it creates no row (a round stores the portfolio it starts from)."""
+    latest = portfolio_latest_delta(problem_class=problem_class)
+    if latest is not None:
+        return latest.sequence, PortfolioFile.from_json(latest.child.body)
+    return 0, PortfolioFile(problem_class.split("/", 1)[0], ())
+
+
 def portfolio_deltas_since(*, problem_class: str, since: int) -> QuerySet[PortfolioDelta]:
     return (
         PortfolioDelta.objects.filter(problem_class=problem_class, sequence__gt=since)
@@ -132,7 +142,7 @@ def problems_for_class(*, problem_class: str) -> list[LocalProblem]:
             deployment__in=deployments_eligible_for_work(),
             participant__active=True,
         )
-        .select_related("participant")
+        .select_related("participant", "deployment")
         .order_by("participant__name", "registered_at", "pk")
     )
     first: dict[int, LocalProblem] = {}

@@ -129,6 +129,7 @@ def test_cli_materializes_a_slice(tmp_path: Path, cache_env: Path, capsys: pytes
     out = capsys.readouterr().out
     assert out.startswith(f"{directory}: ") and "from slice 1/200 of musl (6 of 1030 files" in out
     assert main(["corpus", "materialize", "--source", "musl", "--slice", "0/200", str(directory)]) == 2
+    assert main(["corpus", "materialize", "--source", "musl", "--room-modules", "0", str(directory)]) == 2
     assert main(["corpus", "materialize", "--source", "wasi-libc", "--slice", "1/4", str(tmp_path / "w")]) == 1
     err = capsys.readouterr().err
     assert "I must be between 1 and N" in err and "source 'wasi-libc' is not supported" in err

@@ -15,7 +15,6 @@ from .deployments import (
 from .rounds import (
     plan_current,
     plan_row,
-    portfolio_current,
     portfolio_row,
     round_dispatch,
     round_finish,
@@ -46,7 +45,6 @@ __all__ = [
     "participant_create",
     "plan_current",
     "plan_row",
-    "portfolio_current",
     "portfolio_row",
     "round_pool",
     "round_dispatch",

@@ -41,8 +41,12 @@ from orchestration.models import (
     RoundState,
     SearchRound,
 )
+from registry.contract_defs import ADAPTER_CONTRACT_NAME
+from registry.selectors import releases_discover
 
 SYSTEM = events.SYSTEM
+PORTFOLIO_CONTRACT = f"{ADAPTER_CONTRACT_NAME}@^1.1"
+"""Portfolio tasks go to releases implementing this: 1.1 added the marginal-gain signal."""
 
 
 def plan_row(plan: PlanFile) -> Plan:
@@ -79,14 +83,6 @@ def plan_current(*, problem_class: str) -> tuple[int, Plan]:
     return 0, plan_row(reference_plan(problem_class.split("/", 1)[0]))
 
 
-def portfolio_current(*, problem_class: str) -> tuple[int, Portfolio]:
-    """The class's current portfolio version; version 0 is the empty portfolio (the reference alone)."""
-    latest = selectors.portfolio_latest_delta(problem_class=problem_class)
-    if latest is not None:
-        return latest.sequence, latest.child
-    return 0, portfolio_row(portfolio_file.Portfolio(problem_class.split("/", 1)[0], ()))
-
-
 def _policy(kind: str) -> Policy:
     policy = policy_active(kind=kind)
     if policy is None:
@@ -111,7 +107,8 @@ def round_start(
     orchestration, privacy = _policy("orchestration"), _policy("privacy")
     with transaction.atomic(durable=True):
         if kind == RoundKind.PORTFOLIO:
-            version, start = portfolio_current(problem_class=problem_class)
+            version, current = selectors.portfolio_current(problem_class=problem_class)
+            start = portfolio_row(current)
             incumbent, base = None, start
         else:
             version, start = plan_current(problem_class=problem_class)
@@ -141,6 +138,14 @@ def round_start(
             },
             pool=pool,
         )
+        # Plans already asked about from the same start, read under the ledger's lock, so the set is exactly
+        # what the ledger shows before this round.started entry: the backtest recomputes it there.
+        if kind == RoundKind.PORTFOLIO:
+            tried = selectors.portfolio_candidates_tried(problem_class=problem_class, base=start)
+        else:
+            tried = selectors.plans_tried(problem_class=problem_class, incumbent=start)
+        search_round.result = {"tried": sorted(tried)}
+        search_round.save(update_fields=["result"])
     return search_round
 
 
@@ -212,6 +217,9 @@ def round_dispatch(
                 participant=problem.participant, rho_limit_nano__gte=F("rho_spent_nano") + cost
             ).exists()
         ]
+        if search_round.base is not None:  # only adapters that know the marginal statistic can answer
+            able = set(releases_discover(contract=PORTFOLIO_CONTRACT).values_list("pk", flat=True))
+            problems = [problem for problem in problems if problem.deployment.release_id in able]
         tasks = [
             EvaluationTask.objects.create(
                 round=search_round,
@@ -311,14 +319,14 @@ def _promote_member(
     search_round: SearchRound, winner: str | None, confirmation: Estimate | None, evidence: Sequence[int]
 ) -> PortfolioDelta:
     member = Plan.objects.get(content_hash=winner)
-    version, parent = portfolio_current(problem_class=search_round.problem_class)
-    if parent.pk != search_round.base_id:
+    parent = search_round.base
+    version, before = selectors.portfolio_current(problem_class=search_round.problem_class)
+    if parent is None or before.content_hash() != parent.content_hash:
         raise OpmError(
             ErrorCode.VALIDATION_FAILED,
             f"{search_round.problem_class}'s portfolio moved to version {version} while round {search_round.pk} ran",
             status=409,
         )
-    before = portfolio_file.Portfolio.from_json(parent.body)
     after = before.with_member(PlanFile.from_json(member.body))
     if after == before:
         raise OpmError(ErrorCode.VALIDATION_FAILED, f"plan {winner[:12]} is already a member", status=409)

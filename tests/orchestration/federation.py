@@ -34,18 +34,25 @@ def activate(kind: str, document: dict) -> None:
     policy_activate(policy=policy, proposal=None, actor="test")
 
 
-def synthetic_release():
+def synthetic_release(name: str = "synthetic-dummy", contracts: list[str] | None = None):
+    """An approved synthetic adapter release (implementing `contracts`, default: the current contract)."""
     driver = SyntheticDriver()
     now = timezone.now()
     names = [entry["name"] for entry in driver.catalogue()["passes"]]
-    for name in names:
+    for pass_name in names:
         PassSpec.objects.get_or_create(
             toolchain="synthetic",
-            name=name,
-            defaults={"kind": "synthetic", "description": name, "toolchain_version": "1", "synced_at": now},
+            name=pass_name,
+            defaults={"kind": "synthetic", "description": pass_name, "toolchain_version": "1", "synced_at": now},
         )
     release = release_submit(
-        manifest=make_manifest(name="synthetic-dummy", toolchain="synthetic", toolchain_version="1", passes=names),
+        manifest=make_manifest(
+            name=name,
+            toolchain="synthetic",
+            toolchain_version="1",
+            passes=names,
+            **({"contracts": contracts} if contracts else {}),
+        ),
         vendor="Example Vendor",
         actor="vendor:example",
     )

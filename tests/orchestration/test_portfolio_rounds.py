@@ -18,7 +18,7 @@ from opm_site.errors import OpmError
 from orchestration import backtest, decisions, orchestrator, services
 from orchestration.models import EvaluationTask
 from orchestration.models import PortfolioDelta as PortfolioDeltaRow
-from orchestration.services import portfolio_current
+from orchestration.selectors import portfolio_current
 
 from .federation import ORCHESTRATION, PROBLEM_CLASS, Federation, activate
 
@@ -74,7 +74,7 @@ def test_a_portfolio_round_promotes_the_candidate_that_adds_most(federation):
 def test_rounds_grow_the_portfolio_up_to_k_and_never_ask_about_a_candidate_twice(federation):
     outcomes = [orchestrator.run_portfolio_round(federation.settings(seed=3)) for _ in range(2)]
     version, current = portfolio_current(problem_class=PROBLEM_CLASS)
-    members = Portfolio.from_json(current.body).members
+    members = current.members
     assert version == len(members) == sum(outcome.promoted_version is not None for outcome in outcomes)
     for earlier, later in zip(outcomes, outcomes[1:], strict=False):  # a base keeps its tried candidates out
         if earlier.round.base_id == later.round.base_id:
@@ -92,8 +92,8 @@ def test_portfolio_delta_sync_and_export(federation, tmp_path):
     for item in synced["deltas"]:
         portfolio = apply_delta(PortfolioDelta.from_json({k: item[k] for k in ("parent", "child", "ops")}), portfolio)
     version, current = portfolio_current(problem_class=PROBLEM_CLASS)
-    assert synced["version"] == version == 1 and portfolio.content_hash() == current.content_hash
-    fetched = client.get(f"/api/v1/portfolios/{current.content_hash[:12]}").json()
+    assert synced["version"] == version == 1 and portfolio.content_hash() == current.content_hash()
+    fetched = client.get(f"/api/v1/portfolios/{current.content_hash()[:12]}").json()
     assert Portfolio.from_json(fetched["body"]) == portfolio
     assert client.get("/api/v1/portfolios/" + "0" * 64).status_code == 404
     beyond = client.get("/api/v1/portfolios/deltas", {"problem_class": PROBLEM_CLASS, "since": 2})
@@ -178,7 +178,7 @@ def test_opm_adapter_sync_follows_portfolio_promotions_over_http(federation, liv
     assert main([*argv, "--portfolio", "--portfolio-out", str(out)]) == 0
     version, current = portfolio_current(problem_class=PROBLEM_CLASS)
     assert f"portfolio version 0 -> {version}" in capsys.readouterr().out and version == 1
-    assert Portfolio.from_json(json.loads(out.read_text())).content_hash() == current.content_hash
+    assert Portfolio.from_json(json.loads(out.read_text())).content_hash() == current.content_hash()
     assert json.loads(state.read_text())["version"] == 1
     assert main(argv) == 2  # the state holds a portfolio: reading it as a plan state is refused
     assert "expected an object with exactly the keys" in capsys.readouterr().err
@@ -228,3 +228,63 @@ def test_a_portfolio_task_is_leased_with_its_portfolio_and_requeued_with_it(fede
     assert Portfolio.from_json(task.base).content_hash() == task.base_hash
     requeued = services.tasks_expire(now=timezone.now() + dt.timedelta(seconds=11))
     assert [row.base_id for row in requeued] == [base.pk]
+
+
+def test_adapters_of_the_1_0_contract_get_no_portfolio_tasks(federation):
+    from registry.contract_defs import ADAPTER_CONTRACT_NAME, ADAPTER_CONTRACT_SCHEMAS
+    from registry.services import contract_create, contract_mark_approved
+
+    from .federation import synthetic_release
+
+    contract_mark_approved(
+        contract=contract_create(name=ADAPTER_CONTRACT_NAME, version="1.0.0", message_schemas=ADAPTER_CONTRACT_SCHEMAS)
+    )
+    old = synthetic_release("synthetic-old", [f"{ADAPTER_CONTRACT_NAME}@1.0.0"])
+    stale = federation.members[0]
+    stale.deployment.release = old
+    stale.deployment.save(update_fields=["release"])
+    outcome = orchestrator.run_portfolio_round(federation.settings(seed=3))
+    asked = set(
+        EvaluationTask.objects.filter(round=outcome.round).values_list("local_problem__participant__name", flat=True)
+    )
+    assert asked == {member.participant.name for member in federation.members[1:]}
+
+
+def test_a_round_stopped_while_waiting_records_what_arrived_and_replays(federation, tmp_path, monkeypatch):
+    activate("orchestration", {**PORTFOLIO_POLICY, "shortlist_size": 2})
+    some = federation.members[:2]
+
+    def half_of_them_answer(search_round, phase, settings, progress):
+        for member in some:
+            member.work()
+        return False  # the other adapters never answer
+
+    monkeypatch.setattr(orchestrator, "_wait", half_of_them_answer)
+    outcome = orchestrator.run_portfolio_round(federation.settings(seed=3))
+    assert (outcome.round.state, outcome.round.stop_reason) == ("stopped", "selection signals did not arrive in time")
+    assert outcome.estimates and all(row["participants"] == 2 for row in outcome.estimates.values())
+    assert backtest.replay(export(tmp_path)).verdict == "reproduced"
+
+
+def test_a_refused_promotion_stops_the_round_instead_of_leaving_it_running(federation, monkeypatch):
+    from django.db import IntegrityError
+
+    from orchestration import services as round_services
+
+    real = round_services.round_finish
+
+    def conflicting(**kwargs):
+        if kwargs.get("decision") is not None and kwargs["decision"].promote:
+            raise IntegrityError("duplicate key value violates unique constraint portfolio_delta_unique_sequence")
+        return real(**kwargs)
+
+    monkeypatch.setattr(round_services, "round_finish", conflicting)
+    outcome = orchestrator.run_portfolio_round(federation.settings(seed=3))
+    assert outcome.round.state == "stopped" and outcome.round.stop_reason.startswith("promotion refused")
+    assert not PortfolioDeltaRow.objects.exists()
+
+
+def test_a_malformed_entry_is_a_divergence_not_a_traceback():
+    entries = [{"index": 0, "kind": "round.started", "payload": {"round": 1, "kind": "portfolio"}}]
+    with pytest.raises(backtest.Divergence, match="entry 0: a malformed round.started entry"):
+        backtest._replay(iter(entries), [])

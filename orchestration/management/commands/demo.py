@@ -28,7 +28,6 @@ from adapters.corpus import programs as corpus_programs
 from adapters.drivers import get_driver
 from adapters.evaluate import evaluate_portfolio
 from adapters.measurements import MeasurementStore
-from adapters.portfolio import Portfolio as PortfolioFile
 from adapters.search import describe
 from governance import selectors as governance_selectors
 from governance import services as governance_services
@@ -40,7 +39,8 @@ from orchestration import federation, selectors
 from orchestration.models import LocalProblem, Participant, PortfolioDelta
 from orchestration.orchestrator import RoundSettings, run_portfolio_round
 from orchestration.public_corpus import public_corpus
-from orchestration.services import participant_create, participant_key_issue, portfolio_current
+from orchestration.selectors import portfolio_current
+from orchestration.services import participant_create, participant_key_issue
 from registry import selectors as registry_selectors
 from registry.contract_defs import ADAPTER_CONTRACT_NAME, ADAPTER_CONTRACT_SCHEMAS, ADAPTER_CONTRACT_VERSION
 from registry.models import AdapterRelease, Contract, ContractStatus, ReleaseState
@@ -354,12 +354,11 @@ class Command(BaseCommand):
         return outcomes
 
     def _report(self, problem_class: str, members, held_back: Path, outcomes: list, env: dict) -> None:
-        version, row = portfolio_current(problem_class=problem_class)
-        portfolio = PortfolioFile.from_json(row.body)
+        version, portfolio = portfolio_current(problem_class=problem_class)
         deltas = PortfolioDelta.objects.filter(problem_class=problem_class).order_by("sequence")
         self.stdout.write(
-            f"  {problem_class}: portfolio v{version} ({row.content_hash[:12]}), {len(portfolio.members)} member(s) "
-            "besides the reference"
+            f"  {problem_class}: portfolio v{version} ({portfolio.content_hash()[:12]}), "
+            f"{len(portfolio.members)} member(s) besides the reference"
         )
         for delta in deltas:
             estimate = delta.evidence.get("estimate") or {}

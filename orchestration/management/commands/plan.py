@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from adapters.plan import Plan as PlanFile
 from adapters.portfolio import Portfolio
 from orchestration import selectors
-from orchestration.services import plan_current, portfolio_current
+from orchestration.selectors import portfolio_current
+from orchestration.services import plan_current
 
 
 class Command(BaseCommand):
@@ -36,7 +37,13 @@ class Command(BaseCommand):
         if promoted:
             body, digest, note = self._promoted(promoted)
         else:
-            found = selectors.plan_by_ref(ref=ref) or selectors.portfolio_by_ref(ref=ref)
+            plan, portfolio = selectors.plan_by_ref(ref=ref), selectors.portfolio_by_ref(ref=ref)
+            if plan is not None and portfolio is not None:
+                raise CommandError(
+                    f"{ref!r} names both plan {plan.content_hash[:16]} and portfolio {portfolio.content_hash[:16]}: "
+                    "give more of the hash"
+                )
+            found = plan or portfolio
             if found is None:
                 raise CommandError(
                     f"no plan or portfolio {ref!r} (give an id, a 64-hex content hash or a unique prefix of "
@@ -60,7 +67,7 @@ class Command(BaseCommand):
         """The class's portfolio, or for a class whose plans were promoted one at a time, that plan alone."""
         version, portfolio = portfolio_current(problem_class=problem_class)
         if version > 0:
-            return portfolio.body, portfolio.content_hash, f"{problem_class} portfolio v{version}"
+            return portfolio.to_json(), portfolio.content_hash(), f"{problem_class} portfolio v{version}"
         plan_version, plan = plan_current(problem_class=problem_class)
         single = Portfolio.of(PlanFile.from_json(plan.body))
         label = f"{problem_class} plan v{plan_version}, as a portfolio of {len(single.members)}"
