@@ -381,7 +381,8 @@ class Command(BaseCommand):
             self.stdout.write("  no member was promoted: the portfolio is the reference alone")
             return
         self.stdout.write("  true, non-private size of the promoted portfolio (this report only, never sent):")
-        driver = get_driver(problem_class.split("/", 1)[0])
+        # The adapters' cache on this machine: what they measured for their tasks is not measured again.
+        driver = get_driver(problem_class.split("/", 1)[0], cache_dir=Path(settings.VAR_DIR) / "adapter-cache")
         store = MeasurementStore.for_driver(driver)
         reference = "-Oz" if problem_class.startswith("llvm/") else "reference"
         sets = [*((m.name, m.corpus) for m in members), ("held-back", held_back)]
