@@ -321,6 +321,24 @@ def _cmd_conformance(args: argparse.Namespace) -> int:
 # The network client is imported by these commands only, so the local tools start without it.
 
 
+NO_LOCAL_LIMIT = 10**18
+"""The local record's limit without --local-epsilon, in nano-rho (rho 10^9): it records, it does not refuse."""
+
+
+def _server_url_ok(args: argparse.Namespace, risk: str) -> bool:
+    """An https:// server, or http:// with --insecure-http; otherwise a one-line usage error."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(args.server)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        _error(f"--server {args.server!r}: expected an https URL such as https://market.example")
+        return False
+    if url.scheme == "http" and not args.insecure_http:
+        _error(f"--server {args.server}: plain HTTP, so {risk}; use https:// (or --insecure-http in development)")
+        return False
+    return True
+
+
 def _cmd_keygen(args: argparse.Namespace) -> int:
     """Create a deployment key file (mode 0600) and print its public key in hex for the operator to enrol."""
     from adapters import keyfile
@@ -376,13 +394,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     """Work for a market server until stopped: lease tasks, evaluate them locally, submit signed signals."""
     import signal
     import threading
-    from urllib.parse import urlsplit
 
     from adapters import keyfile
     from adapters.privacy import PrivacyError, SpendRecord, local_rho_limit_nano
     from adapters.sdk import ApiError, MarketClient
-    from adapters.work import WorkLoop, WorkOptions
+    from adapters.work import DEFAULT_MIN_NOISE_MULTIPLIER, WorkLoop, WorkOptions
 
+    if not _server_url_ok(args, "the API key and the signals would travel unencrypted"):
+        return EXIT_USAGE
     try:
         key = keyfile.load(args.key_file)
     except keyfile.KeyFileError as exc:
@@ -410,24 +429,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"{PROG}: enrolled deployment {enrolled['id']} ({enrolled['participant']}/{enrolled['label']})",
             file=sys.stderr,
         )
-    if (args.spend_file is None) != (args.local_epsilon is None):
-        _error("--spend-file and --local-epsilon go together: the record and the limit it is checked against")
+    # The local spend record is always kept (under the key file by default); a limit applies with --local-epsilon.
+    spend_path = Path(args.spend_file) if args.spend_file else Path(args.key_file).with_suffix(".spend.json")
+    try:
+        limit = (
+            NO_LOCAL_LIMIT if args.local_epsilon is None else local_rho_limit_nano(args.local_epsilon, args.local_delta)
+        )
+        spend = SpendRecord.load(spend_path, limit)
+    except PrivacyError as exc:
+        _error(str(exc))
         return EXIT_USAGE
-    spend = None
-    if args.spend_file is not None:
-        try:
-            spend = SpendRecord.load(args.spend_file, local_rho_limit_nano(args.local_epsilon, args.local_delta))
-        except PrivacyError as exc:
-            _error(str(exc))
-            return EXIT_USAGE
-    else:
-        print(f"{PROG}: warning: no --spend-file: only the server's budget limits this deployment", file=sys.stderr)
-    url = urlsplit(args.server)
-    if url.scheme not in ("http", "https") or not url.hostname:
-        _error(f"--server {args.server!r}: expected an http(s) URL such as https://market.example")
+    floor = DEFAULT_MIN_NOISE_MULTIPLIER if args.min_noise_multiplier is None else args.min_noise_multiplier
+    if not floor > 0:
+        _error(f"--min-noise-multiplier {floor:g}: expected a number > 0")
         return EXIT_USAGE
-    if url.scheme == "http" and url.hostname not in ("localhost", "127.0.0.1", "::1"):
-        print(f"{PROG}: warning: plain HTTP to {url.hostname}: the API key travels unencrypted", file=sys.stderr)
     options = WorkOptions(
         corpus=Path(args.corpus),
         problem=args.problem,
@@ -439,6 +454,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         once=args.once,
         max_tasks=args.max_tasks,
         idle_max=args.idle_max,
+        min_noise_multiplier=floor,
     )
     try:
         client = MarketClient(args.server, key.api_key, verify=args.ca_bundle or True, timeout=args.timeout)
@@ -506,8 +522,24 @@ def _add_work_commands(commands: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--label", default="main", metavar="NAME", help="this deployment's name when enrolling")
     run.add_argument("--ca-bundle", metavar="PEM", help="CA certificates to verify the server with (private CA)")
-    run.add_argument("--spend-file", metavar="PATH", help="local record of privacy spent (checked before each task)")
-    run.add_argument("--local-epsilon", type=float, metavar="E", help="this participant's own limit, epsilon")
+    run.add_argument(
+        "--spend-file",
+        metavar="PATH",
+        help="local record of privacy spent, checked before each task (default: KEYFILE with suffix .spend.json)",
+    )
+    run.add_argument(
+        "--local-epsilon", type=float, metavar="E", help="this participant's own limit, epsilon (default: record only)"
+    )
+    run.add_argument(
+        "--min-noise-multiplier",
+        type=float,
+        default=None,
+        metavar="M",
+        help="refuse tasks asking for less noise than this, whatever the server says (default 1)",
+    )
+    run.add_argument(
+        "--insecure-http", action="store_true", help="allow an http:// server (development only: nothing is encrypted)"
+    )
     run.add_argument("--local-delta", type=float, default=1e-6, metavar="D", help="... at delta (default 1e-6)")
     run.add_argument("--reference", metavar="KIND", help="reference build (default: the driver's first)")
     run.add_argument("--jobs", type=int, default=1, metavar="N", help="programs evaluated at once")
@@ -521,18 +553,13 @@ def _add_work_commands(commands: argparse._SubParsersAction) -> None:
 
 def _cmd_sync(args: argparse.Namespace) -> int:
     """Bring a local copy of a problem class's plan up to the market's version by applying its deltas."""
-    from urllib.parse import urlsplit
 
     from adapters import sync as delta_sync
     from adapters.delta import DeltaError
     from adapters.sdk import ApiError, MarketClient
 
-    url = urlsplit(args.server)
-    if url.scheme not in ("http", "https") or not url.hostname:
-        _error(f"--server {args.server!r}: expected an http(s) URL such as https://market.example")
+    if not _server_url_ok(args, "the deltas could be altered in transit"):
         return EXIT_USAGE
-    if url.scheme == "http" and url.hostname not in ("localhost", "127.0.0.1", "::1"):
-        print(f"{PROG}: warning: plain HTTP to {url.hostname}: the deltas could be altered in transit", file=sys.stderr)
     kind = "portfolio" if args.portfolio else "plan"
     try:
         state = delta_sync.load_state(args.state, args.problem_class, kind)
@@ -587,6 +614,9 @@ def _add_sync_command(commands: argparse._SubParsersAction) -> None:
     )
     sync_parser.add_argument("--ca-bundle", metavar="PEM", help="CA certificates to verify the server with")
     sync_parser.add_argument("--timeout", type=float, default=30.0, metavar="S", help="HTTP timeout per request")
+    sync_parser.add_argument(
+        "--insecure-http", action="store_true", help="allow an http:// server (development only: nothing is verified)"
+    )
     sync_parser.set_defaults(func=_cmd_sync)
 
 

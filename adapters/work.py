@@ -66,6 +66,11 @@ TOOLCHAIN_UNAVAILABLE = "toolchain unavailable"
 EVALUATION_ERROR = "evaluation error"
 RELEASE_ERROR = "release refused by the privacy checks"
 SIGNAL_REFUSED = "signal refused"
+NOISE_BELOW_FLOOR = "noise multiplier below this adapter's floor"
+OTHER_PROBLEM = "task for a problem this adapter did not register"
+DEFAULT_MIN_NOISE_MULTIPLIER = 1.0
+"""The adapter's own floor: a server asking for less noise (m = 0.01 would release an almost exact mean) is
+refused whatever its policy says. Participants set their own with `opm-adapter run --min-noise-multiplier`."""
 
 LEASE_LOST = frozenset({"lease_expired", "task_not_leased", "not_your_task"})
 FATAL_CODES = frozenset({"invalid_key", "not_authenticated", "deployment_revoked", "release_not_active"})
@@ -114,6 +119,7 @@ class WorkOptions:
     max_tasks: int | None = None
     idle_initial: float = 1.0
     idle_max: float = 60.0
+    min_noise_multiplier: float = DEFAULT_MIN_NOISE_MULTIPLIER
 
 
 def _stderr(message: str) -> None:
@@ -364,6 +370,15 @@ class WorkLoop:
         if self.stopping:
             self._report_failure(task, INTERRUPTED)
             return
+        if task.problem != self.options.problem:  # another corpus, even of the same class, is not ours to measure
+            self._report_failure(task, OTHER_PROBLEM)
+            return
+        if task.noise_multiplier < self.options.min_noise_multiplier:
+            self.log(
+                f"task {task.id}: noise multiplier {task.noise_multiplier:g} < {self.options.min_noise_multiplier:g}"
+            )
+            self._report_failure(task, NOISE_BELOW_FLOOR)
+            return
         if not plan_hash_matches(task):
             self._report_failure(task, PLAN_HASH_MISMATCH)
             return
@@ -376,7 +391,8 @@ class WorkLoop:
                 driver.check_plan(member)
         except (PlanError, KeyError) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
-            self._report_failure(task, f"{INVALID_PLAN}: {message}")
+            self.log(f"task {task.id}: {INVALID_PLAN}: {message}")  # the detail stays here
+            self._report_failure(task, INVALID_PLAN)
             return
         if base is not None and (base.content_hash() != task.base_hash or base.toolchain != plan.toolchain):
             self._report_failure(task, PLAN_HASH_MISMATCH)
@@ -394,7 +410,8 @@ class WorkLoop:
                 self._report_failure(task, TOOLCHAIN_UNAVAILABLE)
                 raise WorkStopped(str(exc)) from None
             except PlanError as exc:
-                self._report_failure(task, f"{INVALID_PLAN}: {exc}")
+                self.log(f"task {task.id}: {INVALID_PLAN}: {exc}")
+                self._report_failure(task, INVALID_PLAN)
                 return
             except Exception as exc:  # a driver bug must cost one task, not the worker
                 self.log(f"task {task.id}: evaluation failed: {type(exc).__name__}: {exc}")

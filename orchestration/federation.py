@@ -157,6 +157,8 @@ def start_adapters(
                     str(member.key_file.with_suffix(".spend.json")),
                     "--local-epsilon",
                     "1",
+                    "--min-noise-multiplier",
+                    "10",
                     "--idle-max",
                     "1",
                 ),

@@ -74,6 +74,7 @@ class FakeMarket:
         plan: dict[str, Any] | None = None,
         noise_multiplier: float = 20.0,
         base: dict[str, Any] | None = None,
+        problem: str = "corpus",
     ) -> list[int]:
         """Queue tasks for `plan`; with `base` (a portfolio document), tasks asking for its marginal gain."""
         body = plan or PLAN_BODY
@@ -89,6 +90,7 @@ class FakeMarket:
                 "clip_bound": 0.1,
                 "base": base,
                 "base_hash": None if base is None else hashlib.sha256(rfc8785.dumps(base)).hexdigest(),
+                "problem": problem,
             }
             ids.append(task_id)
         return ids
@@ -165,7 +167,7 @@ class FakeMarket:
         for task in self.tasks.values():
             if task["state"] == "queued" and len(leased) < document.get("limit", 1):
                 task["state"] = "leased"
-                leased.append({k: v for k, v in task.items() if k != "state"} | {"problem": "corpus"})
+                leased.append({k: v for k, v in task.items() if k != "state"})
         for task in leased:
             task["lease_expires_at"] = "2026-01-01T00:10:00Z"
         return httpx.Response(200, json={"tasks": leased})

@@ -34,7 +34,15 @@ from adapters.plan import Plan
 from adapters.privacy import SpendRecord, local_rho_limit_nano, rho_nano
 from adapters.sdk import ApiError, LogVerificationError, MarketClient
 from adapters.tests.fake_market import BASE_URL, SIGNAL_KEYS, FakeMarket, Fault
-from adapters.work import INTERRUPTED, LOCAL_BUDGET_EXCEEDED, WorkLoop, WorkOptions, corpus_commitment
+from adapters.work import (
+    INTERRUPTED,
+    LOCAL_BUDGET_EXCEEDED,
+    NOISE_BELOW_FLOOR,
+    OTHER_PROBLEM,
+    WorkLoop,
+    WorkOptions,
+    corpus_commitment,
+)
 
 DATA = Path(__file__).parent / "data"
 PROGRAMS = ["checksum.ll", "crc32.c", "sort.c", "tokens.c"]
@@ -447,7 +455,29 @@ def test_a_lost_lease_sends_no_signal(market, client, key, cache_env, adapter_ca
 def test_an_invalid_plan_is_reported_not_evaluated(market, client, key, cache_env, adapter_cache) -> None:
     market.queue(1, plan={"toolchain": "llvm", "passes": [{"name": "no-such-pass"}]})
     assert make_loop(client, key, adapter_cache, once=True).run() == 0
-    assert market.failures[1].startswith("invalid plan: ") and market.signals == {}
+    assert market.failures[1] == "invalid plan" and market.signals == {}  # the detail stays on this machine
+
+
+def test_a_task_asking_for_too_little_noise_or_another_problem_is_refused(
+    market, client, key, cache_env, adapter_cache
+):
+    market.queue(1, noise_multiplier=0.01)  # a compromised server wanting an almost exact mean
+    market.queue(1, problem="someone-elses-corpus")
+    market.queue(1)
+    logs: list[str] = []
+    assert make_loop(client, key, adapter_cache, logs=logs, max_tasks=3).run() == 0
+    assert market.failures == {1: NOISE_BELOW_FLOOR, 2: OTHER_PROBLEM}
+    assert list(market.signals) == [3]  # the loop went on with the next task
+
+
+def test_plain_http_servers_are_refused_unless_asked_for(tmp_path: Path, capsys) -> None:
+    key = keyfile.generate(tmp_path / "deployment.key")
+    run = ["run", "--server", "http://market.example", "--key-file", str(key.path), "--corpus", str(DATA)]
+    assert main([*run, "--problem", "c", "--problem-class", "llvm/text-bytes"]) == 2
+    assert "plain HTTP" in capsys.readouterr().err
+    sync = ["sync", "--server", "http://market.example", "--problem-class", "llvm/text-bytes"]
+    assert main([*sync, "--state", str(tmp_path / "state.json")]) == 2
+    assert "plain HTTP" in capsys.readouterr().err
 
 
 def test_a_revoked_key_stops_the_loop_with_exit_1(market, client, key, cache_env, adapter_cache) -> None:
@@ -494,6 +524,8 @@ def test_sigterm_to_the_command_line_reports_the_task_interrupted(market, key, c
     assert market.failures == {1: INTERRUPTED} and market.signals == {} and market.tasks[2]["state"] == "queued"
     assert "stopped (SIGTERM) after 1 task(s)" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGTERM) == before
+    record = SpendRecord.load(key.path.with_suffix(".spend.json"), 10**18)  # kept by default, beside the key file
+    assert [charge.task for charge in record.charges] == ["1"]
 
 
 def test_a_portfolio_task_releases_the_candidates_marginal_gain(market, client, key, cache_env, adapter_cache) -> None:

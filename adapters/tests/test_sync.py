@@ -254,7 +254,7 @@ def test_an_unknown_toolchain_or_server_url_is_a_usage_error(server: PlanServer,
     assert main(["sync", "--server", BASE_URL, "--problem-class", "nope/size", "--state", state]) == 2
     assert "no reference plan for 'nope'" in capsys.readouterr().err
     assert main(["sync", "--server", "market.test", "--problem-class", CLASS, "--state", state]) == 2
-    assert "expected an http(s) URL" in capsys.readouterr().err
+    assert "expected an https URL" in capsys.readouterr().err
 
 
 def test_a_server_refusal_is_one_line(server: PlanServer, tmp_path: Path, capsys) -> None:

@@ -35,12 +35,13 @@ PLANS = [
 ]
 
 
-def adapter(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+def adapter(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
     """Run the real command line in its own process, as a participant would."""
     done = subprocess.run(
         [sys.executable, "-m", "adapters.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
-    assert done.returncode == 0, f"opm-adapter {args[0]} exited {done.returncode}:\n{done.stderr}"
+    if check:
+        assert done.returncode == 0, f"opm-adapter {args[0]} exited {done.returncode}:\n{done.stderr}"
     return done
 
 
@@ -69,6 +70,7 @@ def test_a_real_adapter_process_works_for_the_live_server(live_server, approved_
         "run",
         "--server",
         live_server.url,
+        "--insecure-http",  # the test server speaks plain HTTP on localhost
         "--key-file",
         str(key_path),
         "--corpus",
@@ -78,6 +80,8 @@ def test_a_real_adapter_process_works_for_the_live_server(live_server, approved_
         "--problem-class",
         "llvm/text-bytes",
     ]
+    plain = adapter(*[part for part in run if part != "--insecure-http"], "--once", env=env, check=False)
+    assert plain.returncode == 2 and "plain HTTP" in plain.stderr  # refused without the flag
     first = adapter(*run, "--once", env=env)  # registers the corpus; nothing is queued yet
     assert "registered problem 'acme-private'" in first.stderr and "no task available" in first.stderr
     problem = LocalProblem.objects.get(deployment=deployment, handle="acme-private")
@@ -109,6 +113,7 @@ def test_a_real_adapter_process_works_for_the_live_server(live_server, approved_
     accepted = LedgerEntry.objects.filter(kind="signal.accepted").order_by("index")
     assert [entry.payload["task"] for entry in accepted] == [task.pk for task in tasks]
     assert all(set(entry.payload["body"]) == {"task", "value", "n", "mechanism", "parameters"} for entry in accepted)
+    assert (tmp_path / "spend.json").is_file()
 
     # The adapter's side of the ledger: the pinned key verifies a new checkpoint, consistent with the one it
     # saw, and every accepted signal is included in it.

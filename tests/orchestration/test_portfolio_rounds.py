@@ -171,7 +171,16 @@ def test_opm_adapter_sync_follows_portfolio_promotions_over_http(federation, liv
     from adapters.cli import main
 
     state, out = tmp_path / "state.json", tmp_path / "portfolio.json"
-    argv = ["sync", "--server", live_server.url, "--problem-class", PROBLEM_CLASS, "--state", str(state)]
+    argv = [
+        "sync",
+        "--server",
+        live_server.url,
+        "--insecure-http",
+        "--problem-class",
+        PROBLEM_CLASS,
+        "--state",
+        str(state),
+    ]
     assert main([*argv, "--portfolio", "--portfolio-out", str(out)]) == 0
     assert "portfolio version 0 -> 0" in capsys.readouterr().out
     orchestrator.run_portfolio_round(federation.settings(seed=3))
