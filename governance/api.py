@@ -6,6 +6,7 @@ import json
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -16,6 +17,7 @@ from governance import selectors
 from governance.log_key import log_signer
 from opm_site.errors import ErrorCode, OpmError
 from opm_site.openapi import problems
+from opm_site.pagination import ListPagination
 from opm_site.throttling import PublicRateThrottle
 
 
@@ -95,6 +97,38 @@ class CheckpointView(PublicLedgerView):
         if checkpoint is None:
             raise OpmError(ErrorCode.LEDGER_EMPTY, "no checkpoint has been issued yet", status=404)
         return Response(checkpoint.note)
+
+
+class CheckpointOutput(serializers.Serializer):
+    origin = serializers.CharField()
+    size = serializers.IntegerField()
+    root = serializers.SerializerMethodField(help_text="base64 root hash of the tree of this size.")
+    issued_at = serializers.DateTimeField()
+    note = serializers.CharField(help_text="The signed note, byte-exact as published.")
+
+    def get_root(self, checkpoint) -> str:
+        return _b64(bytes(checkpoint.root_hash))
+
+
+class CheckpointsView(PublicLedgerView, ListAPIView):
+    """Every checkpoint the log ever issued, oldest first (`?size=N` for one): published checkpoints are what
+    protects the log against a rewrite, so none is ever withdrawn (the table rejects UPDATE and DELETE)."""
+
+    serializer_class = CheckpointOutput
+    pagination_class = ListPagination
+
+    @extend_schema(
+        parameters=[_int_query("size", "Only the checkpoint of this tree size.")],
+        responses={200: CheckpointOutput(many=True), **problems(400)},
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        checkpoints = selectors.checkpoints()
+        if self.request.query_params.get("size", "") == "":
+            return checkpoints
+        return checkpoints.filter(size=_int_param(self.request, "size"))
 
 
 class VerifierKeyView(PublicLedgerView):

@@ -243,6 +243,7 @@ class Checkpoint(models.Model):
             models.CheckConstraint(condition=Q(size__gte=0), name="checkpoint_size_nonnegative"),
             models.CheckConstraint(condition=Exact(Length("root_hash"), 32), name="checkpoint_root_sha256"),
         ]
+        triggers = APPEND_ONLY_TRIGGERS  # a published checkpoint is evidence: never rewritten, never withdrawn
 
     def __str__(self) -> str:
         return f"{self.origin} @ {self.size}"

@@ -1,6 +1,6 @@
 """SQLite's append-only triggers for the ledger tables (PostgreSQL's come from django-pgtrigger)."""
 
-LEDGER_TABLES = ("governance_ledgerentry", "governance_ledgernode")
+LEDGER_TABLES = ("governance_ledgerentry", "governance_ledgernode", "governance_checkpoint")
 
 
 def sqlite_create_statements() -> list[str]:

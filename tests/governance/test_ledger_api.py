@@ -98,3 +98,26 @@ def test_ledger_api_is_read_only(client, log):
 def test_unknown_api_path_is_a_problem(client):
     response = client.get("/api/v1/nowhere")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_every_checkpoint_stays_public_and_append_only(client):
+    from django.db import DatabaseError
+
+    from governance.models import Checkpoint
+
+    for number in range(3):
+        ledger_append(kind="test.entry", actor="t", subject="s", payload={"n": number})
+        checkpoint_issue()
+    listed = client.get("/api/v1/ledger/checkpoints").json()
+    sizes = [item["size"] for item in listed["results"]]
+    assert listed["count"] == 3 and sizes == sorted(sizes)
+    one = client.get("/api/v1/ledger/checkpoints", {"size": sizes[1]}).json()["results"]
+    assert [item["size"] for item in one] == [sizes[1]] and one[0]["note"].startswith(one[0]["origin"])
+    assert client.get("/api/v1/ledger/checkpoints", {"size": "x"}).json()["code"] == "invalid_range"
+    for change in (
+        lambda: Checkpoint.objects.filter(size=sizes[0]).update(note="forged"),
+        lambda: Checkpoint.objects.filter(size=sizes[0]).delete(),
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            change()
+    assert Checkpoint.objects.count() == 3

@@ -7,7 +7,7 @@ from governance.models import LedgerEntry, Proposal
 from governance.policy_schemas import DEFAULT_DOCUMENTS
 from governance.services import board_member_ensure, operator_ensure, policy_bootstrap, proposal_open, proposal_vote
 from opm_site.errors import ErrorCode
-from registry.contract_defs import ADAPTER_CONTRACT_SCHEMAS
+from registry.contract_defs import ADAPTER_CONTRACT_SCHEMAS, ADAPTER_CONTRACT_VERSION
 from registry.models import PassSpec
 from registry.services import conformance_record, contract_create, contract_mark_approved, release_submit
 from tests.concurrency import race
@@ -21,7 +21,9 @@ def test_racing_last_votes_decide_once():
     operator, _ = operator_ensure(username="operator", password="pw")
     policy_bootstrap(document=DEFAULT_DOCUMENTS["governance"], operator=operator)
     contract = contract_mark_approved(
-        contract=contract_create(name="opm-adapter", version="1.0.0", message_schemas=ADAPTER_CONTRACT_SCHEMAS)
+        contract=contract_create(
+            name="opm-adapter", version=ADAPTER_CONTRACT_VERSION, message_schemas=ADAPTER_CONTRACT_SCHEMAS
+        )
     )
     for name in ("gvn", "licm"):
         PassSpec.objects.create(
