@@ -328,7 +328,8 @@ def codebase(name: str, *, cache_dir: Path | None = None) -> Codebase:
         f", except {', '.join(project.exclude)}" if project.exclude else ""
     )
     origin = f"{project.package} {project.version} sdist ({project.licence}), {project.root}"
-    return Codebase(name, top / project.root, project.flags, origin, selection, project.include, project.exclude)
+    flags = (*project.flags, "-w")  # warnings off, as in musl's flags: the manifest records what ran
+    return Codebase(name, top / project.root, flags, origin, selection, project.include, project.exclude)
 
 
 # --- fetching sdists ----------------------------------------------------------------------------------
@@ -489,9 +490,8 @@ def materialize(
 def _compile(driver: LLVMDriver, base: Codebase, path: str) -> Outcome:
     source = base.root / path
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    flags = base.flags if base.name == "musl" else (*base.flags, "-w")
     try:
-        ir = driver.compile_c(source, flags, root=base.root)
+        ir = driver.compile_c(source, base.flags, root=base.root)
     except CorpusError as exc:
         return Outcome(path, digest, reason=str(exc).removeprefix(f"{source}: "))
     data = ir.read_bytes()
