@@ -13,7 +13,6 @@ is a portfolio of one.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -236,16 +235,6 @@ def best_size(sizes: Iterable[int | None]) -> int | None:
     return min(verified) if verified else None
 
 
-def log_gain(base: int | None, with_candidate: int | None) -> float:
-    """log(size_S) - log(size_{S+q}) for one module, >= 0: what adding the candidate saves there.
-
-    0 when the module has no code under S (nothing to save) or nothing verified; never negative, since
-    S + q keeps S's object whenever the candidate's is not smaller."""
-    if not base or not with_candidate or with_candidate >= base:
-        return 0.0
-    return math.log(base) - math.log(with_candidate)
-
-
 def _is_reference(plan: Plan) -> bool:
     try:
         return plan == reference_plan(plan.toolchain)
@@ -262,5 +251,4 @@ __all__ = [
     "choose",
     "diff",
     "load",
-    "log_gain",
 ]

@@ -28,6 +28,7 @@ from adapters.ledger.export import ENTRIES_FILE, ExportReport, verify_export
 from adapters.ledger.note import NoteError, Signer, Verifier, open_note, sign_note
 from adapters.plan import Plan, PlanError, reference_plan
 from adapters.portfolio import Portfolio, PortfolioDelta, apply_delta
+from adapters.privacy import MARGINAL_LOG_GAIN
 from adapters.search import Evaluation
 from orchestration import decisions
 
@@ -354,7 +355,7 @@ def _signal(index: int, entry: dict[str, Any], keys: dict[str, bytes], state: _R
         raise Divergence(
             index, f"the signal for task {payload['task']} does not verify with its deployment's key"
         ) from None
-    marginal = body.get("statistic") == "marginal_log_gain"
+    marginal = body.get("statistic") == MARGINAL_LOG_GAIN
     if marginal != (state.kind == "portfolio") or (marginal and body.get("base") != state.incumbent):
         raise Divergence(index, f"the signal for task {payload['task']} does not measure what its round asked")
     observation = decisions.Observation(

@@ -14,6 +14,8 @@ from statistics import NormalDist
 from typing import Any
 
 from adapters.plan import PassStep, Plan
+from adapters.portfolio import best_size
+from adapters.privacy import marginal_gain
 from adapters.search import STRATEGY_FUNCTIONS, Evaluation, SearchSpace
 from orchestration.accounting import releases_within
 
@@ -122,7 +124,7 @@ def pool_plans(best: Sequence[tuple[Plan, float]], exclude: Iterable[str] = ()) 
 def best_sizes(reference: Sequence[int], members: Sequence[Sequence[int | None]]) -> list[int]:
     """Per program, the smallest verified size among the reference and the members (None: that member
     failed there): what a participant keeps with that portfolio."""
-    return [min([ref, *(sizes[i] for sizes in members if sizes[i] is not None)]) for i, ref in enumerate(reference)]
+    return [best_size([ref, *(sizes[i] for sizes in members)]) for i, ref in enumerate(reference)]
 
 
 def public_marginal_gains(
@@ -137,8 +139,7 @@ def public_marginal_gains(
     gains = {}
     for plan_hash, sizes in candidate_sizes.items():
         per_program = [
-            min(clip, math.log(s_base) - math.log(size)) if size is not None and 0 < size < s_base else 0.0
-            for s_base, size in zip(base, sizes, strict=True)
+            marginal_gain(s_base, best_size([s_base, size]), clip) for s_base, size in zip(base, sizes, strict=True)
         ]
         gains[plan_hash] = math.fsum(per_program) / len(per_program) if per_program else 0.0
     return gains

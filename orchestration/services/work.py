@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from adapters.privacy import MARGINAL_LOG_GAIN
 from governance.services.ledger import ledger_append_citing
 from opm_site.errors import ErrorCode, OpmError
 from orchestration import accounting, work_store
@@ -28,7 +29,6 @@ DEFAULT_LEASE = dt.timedelta(minutes=10)
 MAX_LEASE = dt.timedelta(hours=2)
 SIGNAL_KEYS = {"task", "value", "n", "mechanism", "parameters"}
 MARGINAL_KEYS = SIGNAL_KEYS | {"statistic", "base"}
-MARGINAL_LOG_GAIN = "marginal_log_gain"
 
 
 def local_problem_register(
