@@ -268,23 +268,25 @@ def apply_portfolio(driver: Driver, portfolio: Portfolio, program: Path, out_obj
     program = Path(program)
     prepared = driver.prepare(program)
     with tempfile.TemporaryDirectory(prefix="opm-portfolio-") as work:
-        kept: tuple[int, Measurement, Path] | None = None
+        objects = [Path(work) / f"candidate-{index}.o" for index in range(len(portfolio.candidates()))]
+        verified: list[Measurement | None] = []
         failed: list[str] = []
         for index, plan in enumerate(portfolio.candidates()):
-            obj = Path(work) / f"candidate-{index}.o"
-            built = driver.apply(plan, prepared, obj)
+            built = driver.apply(plan, prepared, objects[index])
             if built.ok:
-                built = driver.verify(program, obj) or built
-            if not built.ok or built.text_bytes is None:
-                if index == 0:
-                    raise CorpusError(f"{program}: the reference pipeline fails: {built.verdict} ({built.detail})")
-                failed.append(f"member {index - 1}: {built.verdict}" + (f" ({built.detail})" if built.detail else ""))
+                built = driver.verify(program, objects[index]) or built
+            if built.ok and built.text_bytes is not None:
+                verified.append(built)
                 continue
-            if kept is None or built.text_bytes < kept[1].text_bytes:  # type: ignore[operator]
-                kept = (index, built, obj)
-        assert kept is not None  # the reference built, or CorpusError was raised
-        index, measurement, obj = kept
-        shutil.copyfile(obj, out_object)
+            if index == 0:
+                raise CorpusError(f"{program}: the reference pipeline fails: {built.verdict} ({built.detail})")
+            failed.append(f"member {index - 1}: {built.verdict}" + (f" ({built.detail})" if built.detail else ""))
+            verified.append(None)
+        index = choose([measured.text_bytes if measured else None for measured in verified])
+        assert index is not None  # the reference verified, or CorpusError was raised
+        measurement = verified[index]
+        assert measurement is not None
+        shutil.copyfile(objects[index], out_object)
     member = None if index == 0 else index - 1
     return Applied(dataclasses.replace(measurement, program=driver.program_name(program)), member, tuple(failed))
 
