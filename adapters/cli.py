@@ -573,8 +573,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     except (ApiError, DeltaError, delta_sync.SyncError) as exc:
         _error(f"{exc}; {args.state} is unchanged")
         return EXIT_FAILED
-    held = synced.portfolio if synced.portfolio is not None else synced.plan
-    assert held is not None
+    held = synced.held
     try:
         if args.plan_out:  # before the state: the state never claims a version the output file lacks
             delta_sync.write_atomic(Path(args.plan_out), json.dumps(held.to_json(), indent=2) + "\n")

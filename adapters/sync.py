@@ -44,17 +44,22 @@ class SyncState:
 
     problem_class: str
     version: int
-    plan: Plan | None = None
-    portfolio: Portfolio | None = None
+    held: Plan | Portfolio
 
     @property
     def kind(self) -> str:
-        return "plan" if self.portfolio is None else "portfolio"
+        return "portfolio" if isinstance(self.held, Portfolio) else "plan"
+
+    @property
+    def plan(self) -> Plan | None:
+        return None if isinstance(self.held, Portfolio) else self.held
+
+    @property
+    def portfolio(self) -> Portfolio | None:
+        return self.held if isinstance(self.held, Portfolio) else None
 
     def to_json(self) -> dict[str, Any]:
-        held = self.plan if self.portfolio is None else self.portfolio
-        assert held is not None
-        return {"problem_class": self.problem_class, "version": self.version, self.kind: held.to_json()}
+        return {"problem_class": self.problem_class, "version": self.version, self.kind: self.held.to_json()}
 
 
 def toolchain_of(problem_class: str) -> str:
@@ -72,9 +77,7 @@ def initial_state(problem_class: str, kind: str = "plan") -> SyncState:
         plan = reference_plan(toolchain_of(problem_class))
     except PlanError as exc:
         raise SyncError(f"problem class {problem_class!r}: {exc}") from None
-    if kind == "portfolio":
-        return SyncState(problem_class, 0, portfolio=Portfolio(plan.toolchain, ()))
-    return SyncState(problem_class, 0, plan)
+    return SyncState(problem_class, 0, Portfolio(plan.toolchain, ()) if kind == "portfolio" else plan)
 
 
 def load_state(path: str | Path, problem_class: str, kind: str = "plan") -> SyncState:
@@ -105,8 +108,6 @@ def load_state(path: str | Path, problem_class: str, kind: str = "plan") -> Sync
         raise SyncError(f"{path}: {kind}: {exc}") from None
     if held.toolchain != toolchain_of(problem_class):
         raise SyncError(f"{path}: {kind}: a {held.toolchain!r} {kind} for the problem class {problem_class!r}")
-    if isinstance(held, Portfolio):
-        return SyncState(problem_class, version, portfolio=held)
     return SyncState(problem_class, version, held)
 
 
@@ -153,7 +154,7 @@ def sync(client: MarketClient, state: SyncState) -> SyncState:
             f"the server sent {len(entries)} deltas from version {state.version} to {version}, "
             f"not {version - state.version}"
         )
-    held: Plan | Portfolio | None = state.plan if state.portfolio is None else state.portfolio
+    held = state.held
     for sequence, entry in enumerate(entries, start=state.version + 1):
         if not isinstance(entry, dict) or entry.get("sequence") != sequence:
             found = entry.get("sequence") if isinstance(entry, dict) else entry
@@ -163,12 +164,9 @@ def sync(client: MarketClient, state: SyncState) -> SyncState:
             if isinstance(held, Portfolio):
                 held = apply_delta(PortfolioDelta.from_json(fields), held)
             else:
-                assert held is not None
                 held = apply(Delta.from_json(fields), held)
         except DeltaError as exc:
             raise DeltaError(f"delta {sequence} of {state.problem_class}: {exc}") from None
-    if isinstance(held, Portfolio):
-        return SyncState(state.problem_class, version, portfolio=held)
     return SyncState(state.problem_class, version, held)
 
 
