@@ -32,6 +32,7 @@ from adapters.evaluate import (
     evaluate_portfolio,
 )
 from adapters.measurements import MeasurementStore
+from adapters.plan import problem_toolchain
 from adapters.portfolio import Portfolio
 from adapters.toolchains import ToolchainUnavailable
 from adapters.toolchains import cranelift as cranelift_toolchain
@@ -447,7 +448,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         corpus=Path(args.corpus),
         problem=args.problem,
         problem_class=args.problem_class,
-        toolchain=args.toolchain or args.problem_class.split("/")[0],
+        toolchain=args.toolchain or problem_toolchain(args.problem_class),
         reference=args.reference,
         jobs=args.jobs,
         lease_seconds=args.lease_seconds,

@@ -306,6 +306,19 @@ def reference_plan(toolchain: str) -> Plan:
     raise PlanError(f"toolchain: no reference plan for {toolchain!r}")
 
 
+def problem_toolchain(problem_class: str) -> str:
+    """The toolchain a problem class is about: the part of its name before the first `/` (`llvm/text-bytes`)."""
+    return problem_class.partition("/")[0]
+
+
+def is_reference(plan: Plan) -> bool:
+    """Whether `plan` is its toolchain's reference pipeline (never, for a toolchain without one)."""
+    try:
+        return plan == reference_plan(plan.toolchain)
+    except PlanError:
+        return False
+
+
 # --- rendering llvm pipelines --------------------------------------------------------------------
 
 # Loop passes that only run with MemorySSA; a loop group holding one is run under `loop-mssa`.

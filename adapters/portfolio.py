@@ -22,7 +22,7 @@ from typing import Any
 import rfc8785
 
 from adapters.delta import DeltaError
-from adapters.plan import KNOBS, Plan, PlanError, json_type, read_document, reference_plan
+from adapters.plan import KNOBS, Plan, PlanError, is_reference, json_type, read_document, reference_plan
 
 PORTFOLIO_KEYS = frozenset({"toolchain", "members"})
 _HASH = re.compile(r"[0-9a-f]{64}")
@@ -45,7 +45,7 @@ class Portfolio:
             digest = member.content_hash()
             if digest in seen:
                 raise PlanError(f"{where}: the same plan twice")
-            if _is_reference(member):
+            if is_reference(member):
                 raise PlanError(f"{where}: the reference pipeline is always an implicit member; do not list it")
             seen.add(digest)
         if len(self.members) > MAX_MEMBERS:
@@ -80,7 +80,7 @@ class Portfolio:
     @classmethod
     def of(cls, plan: Plan) -> Portfolio:
         """The portfolio of one plan (of none when `plan` is the reference itself)."""
-        return cls(plan.toolchain, () if _is_reference(plan) else (plan,))
+        return cls(plan.toolchain, () if is_reference(plan) else (plan,))
 
     def to_json(self) -> dict[str, Any]:
         return {"toolchain": self.toolchain, "members": [member.to_json() for member in self.members]}
@@ -91,7 +91,7 @@ class Portfolio:
 
     def with_member(self, plan: Plan) -> Portfolio:
         """This portfolio with `plan` appended (S + q); a plan already in it (or the reference) changes nothing."""
-        if _is_reference(plan) or plan in self.members:
+        if is_reference(plan) or plan in self.members:
             return self
         return Portfolio(self.toolchain, (*self.members, plan))
 
@@ -233,13 +233,6 @@ def best_size(sizes: Iterable[int | None]) -> int | None:
     """The smallest verified size among the candidates, None when none verified."""
     verified = [size for size in sizes if size is not None]
     return min(verified) if verified else None
-
-
-def _is_reference(plan: Plan) -> bool:
-    try:
-        return plan == reference_plan(plan.toolchain)
-    except PlanError:
-        return False
 
 
 __all__ = [

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.delta import Delta, DeltaError, apply
-from adapters.plan import Plan, PlanError, reference_plan
+from adapters.plan import Plan, PlanError, problem_toolchain, reference_plan
 from adapters.portfolio import Portfolio, PortfolioDelta, apply_delta
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class SyncState:
 
 def toolchain_of(problem_class: str) -> str:
     """The toolchain a problem class is about: the part before the first `/`."""
-    toolchain = problem_class.partition("/")[0]
+    toolchain = problem_toolchain(problem_class)
     if not toolchain:
         raise SyncError(f"problem class {problem_class!r}: expected TOOLCHAIN/OBJECTIVE, e.g. llvm/text-bytes")
     return toolchain

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from adapters import delta as plan_delta
 from adapters.ledger.export import ENTRIES_FILE, ExportReport, verify_export
 from adapters.ledger.note import NoteError, Signer, Verifier, open_note, sign_note
-from adapters.plan import Plan, PlanError, reference_plan
+from adapters.plan import Plan, PlanError, problem_toolchain, reference_plan
 from adapters.portfolio import Portfolio, PortfolioDelta, apply_delta
 from adapters.privacy import MARGINAL_LOG_GAIN
 from adapters.search import Evaluation
@@ -199,7 +199,7 @@ def _plan_hash(body: dict[str, Any], index: int) -> str:
 def _started(index: int, payload: dict[str, Any], current: dict[str, tuple[int, str, dict[str, Any]]]) -> _Round:
     problem_class = payload["problem_class"]
     if problem_class not in current:
-        reference = reference_plan(problem_class.split("/", 1)[0])
+        reference = reference_plan(problem_toolchain(problem_class))
         current[problem_class] = (0, reference.content_hash(), reference.to_json())
     version_, plan_hash, _ = current[problem_class]
     incumbent = payload["incumbent"]
@@ -267,7 +267,7 @@ def _portfolio_started(
 ) -> _Round:
     problem_class = payload["problem_class"]
     if problem_class not in portfolios:
-        empty = Portfolio(problem_class.split("/", 1)[0], ())
+        empty = Portfolio(problem_toolchain(problem_class), ())
         portfolios[problem_class] = (0, empty.content_hash(), empty.to_json())
     version_, portfolio_hash, _ = portfolios[problem_class]
     base = payload["base"]

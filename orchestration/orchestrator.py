@@ -31,7 +31,7 @@ from adapters.cache import Cache
 from adapters.drivers import get_driver
 from adapters.measurements import MeasurementStore
 from adapters.plan import Plan as PlanFile
-from adapters.plan import reference_plan
+from adapters.plan import problem_toolchain, reference_plan
 from adapters.portfolio import Portfolio as PortfolioFile
 from adapters.search import Evaluation, Objective, search_per_program, search_space
 from adapters.search.objective import unmeasurable
@@ -107,7 +107,7 @@ def public_search(
     show_progress: bool = True,
 ) -> tuple[dict[str, Any], float, list[Evaluation]]:
     """The free part: search the public corpus from the incumbent. Returns (space, start score, evaluations)."""
-    driver = get_driver(problem_class.split("/", 1)[0])
+    driver = get_driver(problem_toolchain(problem_class))
     space = dataclasses.replace(search_space(driver), start=incumbent)
     objective = Objective(driver, list(corpus), cache=Cache(Path(settings.VAR_DIR) / "adapter-cache"))
     start = objective.evaluate(incumbent) if incumbent.passes != () or incumbent.knobs else None
@@ -290,7 +290,7 @@ def pool_search(
     """Per-program search on the public corpus (free), each program's best plan into the pool, then every
     pool plan and member measured on every public program. Measurements are kept in the site's adapter
     cache, so a later round with the same seed repeats none of it."""
-    driver = get_driver(problem_class.split("/", 1)[0])
+    driver = get_driver(problem_toolchain(problem_class))
     cache = Cache(Path(settings.VAR_DIR) / "adapter-cache")
     programs = [Path(program) for program in corpus if unmeasurable(driver, Path(program)) is None]
     jobs = max(1, min(4, os.cpu_count() or 1))
@@ -351,7 +351,7 @@ def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda lin
         )
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**62)
     strategy, budget = policy["pool_strategy"], policy["pool_budget"]
-    driver = get_driver(settings.problem_class.split("/", 1)[0])
+    driver = get_driver(problem_toolchain(settings.problem_class))
     space = decisions.space_to_json(search_space(driver))
     search_round = services.round_start(
         problem_class=settings.problem_class,
@@ -455,7 +455,7 @@ def _seen(search_round: SearchRound, rows: Sequence[Plan]) -> dict[str, Any]:
 
 
 def _reference(problem_class: str) -> PlanFile:
-    return reference_plan(problem_class.split("/", 1)[0])
+    return reference_plan(problem_toolchain(problem_class))
 
 
 def _finish(search_round: SearchRound, state: str, reason: str, estimates: dict) -> RoundOutcome:

@@ -7,12 +7,13 @@ from django.conf import settings
 
 from adapters.corpus import programs
 from adapters.drivers.synthetic import write_corpus
+from adapters.plan import problem_toolchain
 
 SYNTHETIC_PUBLIC_VARIANTS = 8
 
 
 def public_corpus(problem_class: str, subsets: tuple[str, ...] | None = None) -> list[Path]:
-    toolchain = problem_class.split("/", 1)[0]
+    toolchain = problem_toolchain(problem_class)
     if toolchain == "synthetic":
         return write_corpus(Path(settings.VAR_DIR) / "public-corpus" / "synthetic", count=SYNTHETIC_PUBLIC_VARIANTS)
     chosen = programs(subsets) if subsets else programs()

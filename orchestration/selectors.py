@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
 
+from adapters.plan import problem_toolchain
 from adapters.portfolio import Portfolio as PortfolioFile
 from orchestration import accounting
 from orchestration.models import (
@@ -114,7 +115,7 @@ def portfolio_current(*, problem_class: str) -> tuple[int, PortfolioFile]:
     latest = portfolio_latest_delta(problem_class=problem_class)
     if latest is not None:
         return latest.sequence, PortfolioFile.from_json(latest.child.body)
-    return 0, PortfolioFile(problem_class.split("/", 1)[0], ())
+    return 0, PortfolioFile(problem_toolchain(problem_class), ())
 
 
 def portfolio_deltas_since(*, problem_class: str, since: int) -> QuerySet[PortfolioDelta]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from adapters.cache import Cache, content_key
 from adapters.drivers.base import Driver
-from adapters.plan import Plan, PlanError, reference_plan
+from adapters.plan import Plan, is_reference
 from adapters.search.objective import Evaluation, Objective, unmeasurable
 from adapters.search.space import SearchSpace, search_space
 from adapters.search.strategies import STRATEGIES, STRATEGY_FUNCTIONS, Proposals
@@ -109,7 +109,7 @@ def search(
     objective = Objective(driver, programs, reference=reference, cache=cache)
     evaluated: dict[Plan, Evaluation] = {}
     charged: list[Evaluation] = []
-    if _is_reference(driver, space.start):
+    if space.start.toolchain == driver.name and is_reference(space.start):
         start = objective.baseline(space.start)
     else:
         start = objective.evaluate(space.start)
@@ -310,13 +310,6 @@ def _best(start: Evaluation, charged: Sequence[Evaluation]) -> Evaluation:
         if evaluation.score < best.score:
             best = evaluation
     return best
-
-
-def _is_reference(driver: Driver, plan: Plan) -> bool:
-    try:
-        return plan == reference_plan(driver.name)
-    except PlanError:
-        return False
 
 
 __all__ = ["PerProgramSearch", "SearchResult", "describe", "per_program_summary", "search", "search_per_program"]

@@ -145,7 +145,7 @@ def local_strategy(space: SearchSpace, seed: int | str, start: Evaluation) -> Pr
     optimum, restart from the best plan so far changed by a few random edits, and climb again. Greedy pays
     for a whole neighbourhood per step; this moves as soon as a batch improves, so a small budget goes far."""
     stream = SeededStream(seed, "local")
-    genome = _Genome(space, max_length=len(space.start.passes) + max(8, 2 * space.max_extra_passes))
+    genome = _Genome.of(space)
     seen = {start.plan}
     best = current = start
     while True:
@@ -215,7 +215,7 @@ def evolutionary_strategy(
     if not 0 <= elites < population or tournament < 1:
         raise ValueError("need 0 <= elites < population and tournament >= 1")
     stream = SeededStream(seed, "evolutionary")
-    genome = _Genome(space, max_length=len(space.start.passes) + max(8, 2 * space.max_extra_passes))
+    genome = _Genome.of(space)
     seen = {start.plan}
 
     def novel(count: int, make: Callable[[], Plan]) -> list[Plan]:
@@ -285,6 +285,11 @@ class _Genome:
 
     space: SearchSpace
     max_length: int
+
+    @classmethod
+    def of(cls, space: SearchSpace) -> _Genome:
+        """Room for the start plan's passes and a few more than a random plan adds."""
+        return cls(space, max_length=len(space.start.passes) + max(8, 2 * space.max_extra_passes))
 
     @property
     def prefix(self) -> int:

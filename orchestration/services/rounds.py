@@ -21,7 +21,7 @@ from django.utils import timezone
 from adapters import delta as plan_delta
 from adapters import portfolio as portfolio_file
 from adapters.plan import Plan as PlanFile
-from adapters.plan import reference_plan
+from adapters.plan import problem_toolchain, reference_plan
 from adapters.search import Evaluation
 from governance.models import Policy
 from governance.policy_schemas import ORCHESTRATION_DEFAULTS
@@ -80,7 +80,7 @@ def plan_current(*, problem_class: str) -> tuple[int, Plan]:
     latest = selectors.plan_latest_delta(problem_class=problem_class)
     if latest is not None:
         return latest.sequence, latest.child
-    return 0, plan_row(reference_plan(problem_class.split("/", 1)[0]))
+    return 0, plan_row(reference_plan(problem_toolchain(problem_class)))
 
 
 def _policy(kind: str) -> Policy:
@@ -103,7 +103,7 @@ def round_start(
 ) -> SearchRound:
     """Open a round from the problem class's current plan (or, for a portfolio round, its current portfolio),
     recording everything its replay needs."""
-    toolchain = problem_class.split("/", 1)[0]
+    toolchain = problem_toolchain(problem_class)
     orchestration, privacy = _policy("orchestration"), _policy("privacy")
     with transaction.atomic(durable=True):
         if kind == RoundKind.PORTFOLIO:

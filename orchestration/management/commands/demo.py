@@ -28,6 +28,7 @@ from adapters.corpus import programs as corpus_programs
 from adapters.drivers import get_driver
 from adapters.evaluate import evaluate_portfolio
 from adapters.measurements import MeasurementStore
+from adapters.plan import problem_toolchain
 from adapters.search import describe
 from governance import selectors as governance_selectors
 from governance import services as governance_services
@@ -382,7 +383,7 @@ class Command(BaseCommand):
             return
         self.stdout.write("  true, non-private size of the promoted portfolio (this report only, never sent):")
         # The adapters' cache on this machine: what they measured for their tasks is not measured again.
-        driver = get_driver(problem_class.split("/", 1)[0], cache_dir=Path(settings.VAR_DIR) / "adapter-cache")
+        driver = get_driver(problem_toolchain(problem_class), cache_dir=Path(settings.VAR_DIR) / "adapter-cache")
         store = MeasurementStore.for_driver(driver)
         reference = "-Oz" if problem_class.startswith("llvm/") else "reference"
         sets = [*((m.name, m.corpus) for m in members), ("held-back", held_back)]
