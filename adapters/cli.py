@@ -20,7 +20,6 @@ from tqdm import tqdm
 from adapters import conformance, search
 from adapters import plan as plan_file
 from adapters import portfolio as portfolio_file
-from adapters.cache import Cache
 from adapters.drivers import CorpusError, Driver, driver_names, get_driver
 from adapters.drivers.base import driver_class
 from adapters.evaluate import (
@@ -31,7 +30,7 @@ from adapters.evaluate import (
     evaluate,
     evaluate_portfolio,
 )
-from adapters.measurements import MeasurementStore
+from adapters.measurements import MeasurementStore, cache_of
 from adapters.plan import problem_toolchain
 from adapters.portfolio import Portfolio
 from adapters.toolchains import ToolchainUnavailable
@@ -216,7 +215,6 @@ def _cmd_search(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     programs = corpus_programs(Path(args.corpus), driver)
     total = args.budget * (len(programs) if args.per_program else 1)
-    cache = getattr(driver, "cache", None)  # drivers built by the CLI have no test hooks: results may be stored
     if args.per_program:
         run: Callable[..., Any] = functools.partial(search.search_per_program, warm_start=args.warm_start)
     elif args.warm_start:
@@ -233,7 +231,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
             seed=args.seed,
             jobs=args.jobs,
             reference=args.reference,
-            cache=cache if isinstance(cache, Cache) else None,
+            cache=cache_of(driver),
             progress=lambda _: bar.update(1),
         )
     if args.per_program:
@@ -652,7 +650,6 @@ def _report_room(args: argparse.Namespace, modules: list[Path]) -> int:
     if not chosen:
         print(f"room: no module to search in {args.directory}")
         return EXIT_OK
-    cache = getattr(driver, "cache", None)
     with tqdm(total=args.room * len(chosen), unit="plan", file=sys.stderr, leave=False, desc="room") as bar:
         found = search.search_per_program(
             driver,
@@ -660,7 +657,7 @@ def _report_room(args: argparse.Namespace, modules: list[Path]) -> int:
             strategy="local",
             budget=args.room,
             jobs=args.jobs,
-            cache=cache if isinstance(cache, Cache) else None,
+            cache=cache_of(driver),
             progress=lambda _: bar.update(1),
         )
     summary = found.summary()["summary"]

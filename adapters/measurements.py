@@ -23,6 +23,13 @@ KIND = "measure"
 TRANSIENT_VERDICTS = ("timeout", "out of memory")
 
 
+def cache_of(driver: Driver) -> Cache | None:
+    """The driver's own cache when it has one and its measurements may be stored (drivers built for the CLI,
+    without test hooks), else None."""
+    cache = getattr(driver, "cache", None)
+    return cache if isinstance(cache, Cache) and driver.measurements_cacheable() else None
+
+
 class MeasurementStore:
     """`driver.measure`, answered from `cache` when it holds the pair (None: always measured afresh)."""
 
@@ -34,9 +41,8 @@ class MeasurementStore:
 
     @classmethod
     def for_driver(cls, driver: Driver) -> MeasurementStore:
-        """A store in the driver's own cache when it has one (drivers built for the CLI), else none."""
-        cache = getattr(driver, "cache", None)
-        return cls(driver, cache if isinstance(cache, Cache) and driver.measurements_cacheable() else None)
+        """A store in the driver's own cache when measurements may be kept there (see `cache_of`)."""
+        return cls(driver, cache_of(driver))
 
     def measure(self, plan: Plan, program: Path) -> Measurement:
         """The plan's verified measurement on `program`; the program's display name is the driver's."""
@@ -67,4 +73,4 @@ class MeasurementStore:
         return known
 
 
-__all__ = ["TRANSIENT_VERDICTS", "MeasurementStore"]
+__all__ = ["TRANSIENT_VERDICTS", "MeasurementStore", "cache_of"]
