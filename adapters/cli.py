@@ -88,30 +88,28 @@ def _cmd_passes(args: argparse.Namespace) -> int:
 def _load_plan_and_driver(path: str) -> tuple[plan_file.Plan, Driver]:
     """The plan file and its toolchain's driver, the plan checked against the toolchain."""
     plan = plan_file.load(path)
-    try:
-        driver = get_driver(plan.toolchain)
-    except KeyError as exc:
-        raise plan_file.PlanError(f"{path}: {exc.args[0]}") from None
-    try:
-        driver.check_plan(plan)
-    except plan_file.PlanError as exc:
-        raise plan_file.PlanError(f"{path}: {exc}") from None
-    return plan, driver
+    return plan, _checked_driver(path, plan.toolchain, [("", plan)])
 
 
 def _load_portfolio_and_driver(path: str) -> tuple[Portfolio, Driver]:
     """The portfolio file (a plan file counts as a portfolio of one) and its toolchain's driver."""
     portfolio = portfolio_file.load(path)
+    members = [(f"members[{index}]: ", member) for index, member in enumerate(portfolio.members)]
+    return portfolio, _checked_driver(path, portfolio.toolchain, members)
+
+
+def _checked_driver(path: str, toolchain: str, plans: list[tuple[str, plan_file.Plan]]) -> Driver:
+    """The toolchain's driver with every plan checked against it; a PlanError names the file and where in it."""
     try:
-        driver = get_driver(portfolio.toolchain)
+        driver = get_driver(toolchain)
     except KeyError as exc:
         raise plan_file.PlanError(f"{path}: {exc.args[0]}") from None
-    for index, member in enumerate(portfolio.members):
+    for where, plan in plans:
         try:
-            driver.check_plan(member)
+            driver.check_plan(plan)
         except plan_file.PlanError as exc:
-            raise plan_file.PlanError(f"{path}: members[{index}]: {exc}") from None
-    return portfolio, driver
+            raise plan_file.PlanError(f"{path}: {where}{exc}") from None
+    return driver
 
 
 def _cmd_apply(args: argparse.Namespace) -> int:
