@@ -125,15 +125,20 @@ def public_search(
     return decisions.space_to_json(space), start_score, evaluations
 
 
-def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -> RoundOutcome:
-    """One round for a problem class; stops cleanly (state and reason recorded) when budgets run out."""
+def _policies() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The active orchestration policy (over its defaults) and privacy policy; 409 while either is missing."""
     orchestration = policy_active(kind="orchestration")
     privacy = policy_active(kind="privacy")
     if orchestration is None or privacy is None:
         raise OpmError(
             ErrorCode.VALIDATION_FAILED, "the board must activate an orchestration and a privacy policy", status=409
         )
-    policy = {**ORCHESTRATION_DEFAULTS, **orchestration.document}
+    return {**ORCHESTRATION_DEFAULTS, **orchestration.document}, privacy.document
+
+
+def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -> RoundOutcome:
+    """One round for a problem class; stops cleanly (state and reason recorded) when budgets run out."""
+    policy, privacy = _policies()
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**62)
     _, incumbent_row = services.plan_current(problem_class=settings.problem_class)
     incumbent = PlanFile.from_json(incumbent_row.body)
@@ -165,14 +170,14 @@ def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -
     multiplier, releases = decisions.choose_noise(
         remaining,
         len(short) + extra + 1 + extra,
-        minimum=privacy.document["min_noise_multiplier"],
+        minimum=privacy["min_noise_multiplier"],
         maximum=policy["max_noise_multiplier"],
     )
     selection_count = releases - 1 - 2 * extra
     if selection_count < 1:
         return _finish(search_round, RoundState.STOPPED, "privacy budgets exhausted", {})
     short = short[:selection_count]
-    clip = privacy.document["clip_bound"]
+    clip = privacy["clip_bound"]
     rows = [services.plan_row(plan) for plan in short] + ([incumbent_row] if with_incumbent else [])
     progress(f"  selection: {len(rows)} plan(s) x {len(problems)} participant(s) at noise multiplier {multiplier}")
     services.round_dispatch(
@@ -182,9 +187,7 @@ def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -
         return _finish(
             search_round, RoundState.STOPPED, "selection signals did not arrive in time", _seen(search_round, rows)
         )
-    by_plan, evidence = _observations(search_round, "selection")
-    estimates = {row.content_hash: decisions.aggregate(by_plan.get(row.content_hash, [])) for row in rows}
-    shown = {plan: estimate.to_json() for plan, estimate in estimates.items() if estimate is not None}
+    estimates, shown, evidence = _selection_estimates(search_round, rows)
     winner = decisions.select_winner({p: e for p, e in estimates.items() if p != incumbent_row.content_hash})
     if winner is None:
         return _finish(search_round, RoundState.STOPPED, "no selection signal arrived", shown)
@@ -334,13 +337,7 @@ def pool_search(
 def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda line: None) -> RoundOutcome:
     """One portfolio round: look for the member that adds most to the class's portfolio and promote it when
     fresh private signals confirm its marginal gain clears the policy's margin at its confidence."""
-    orchestration = policy_active(kind="orchestration")
-    privacy = policy_active(kind="privacy")
-    if orchestration is None or privacy is None:
-        raise OpmError(
-            ErrorCode.VALIDATION_FAILED, "the board must activate an orchestration and a privacy policy", status=409
-        )
-    policy = {**ORCHESTRATION_DEFAULTS, **orchestration.document}
+    policy, privacy = _policies()
     version, current = selectors.portfolio_current(problem_class=settings.problem_class)
     if len(current.members) >= policy["portfolio_size"]:
         raise OpmError(
@@ -372,7 +369,7 @@ def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda lin
         f"({strategy}, {budget} evaluations per program, seed {seed})"
     )
     pool = pool_search(settings.problem_class, strategy, seed, base, settings.public_corpus, budget)
-    clip = privacy.document["clip_bound"]
+    clip = privacy["clip_bound"]
     candidate_sizes = {plan.content_hash(): sizes for plan, sizes in pool.candidates}
     gains = decisions.public_marginal_gains(pool.reference, list(pool.base_sizes.values()), candidate_sizes, clip)
     short = decisions.portfolio_shortlist(gains, policy["shortlist_size"], search_round.result["tried"])
@@ -398,7 +395,7 @@ def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda lin
     multiplier, releases = decisions.choose_noise(
         remaining,
         decisions.portfolio_releases(len(short)),
-        minimum=privacy.document["min_noise_multiplier"],
+        minimum=privacy["min_noise_multiplier"],
         maximum=policy["max_noise_multiplier"],
     )
     if releases < 1:
@@ -421,9 +418,7 @@ def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda lin
             return _finish(
                 search_round, RoundState.STOPPED, "selection signals did not arrive in time", _seen(search_round, rows)
             )
-        by_plan, evidence = _observations(search_round, "selection")
-        estimates = {row.content_hash: decisions.aggregate(by_plan.get(row.content_hash, [])) for row in rows}
-        shown = {plan: estimate.to_json() for plan, estimate in estimates.items() if estimate is not None}
+        estimates, shown, evidence = _selection_estimates(search_round, rows)
         selected = decisions.select_winner(estimates)
         if selected is None:
             return _finish(search_round, RoundState.STOPPED, "no selection signal arrived", shown)
@@ -447,11 +442,20 @@ def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda lin
     )
 
 
+def _selection_estimates(
+    search_round: SearchRound, rows: Sequence[Plan]
+) -> tuple[dict[str, decisions.Estimate | None], dict[str, Any], list[int]]:
+    """Each selected plan's estimate from the selection signals that arrived, those estimates as the round
+    records them (plans without a signal left out), and the signals' ledger entries."""
+    by_plan, evidence = _observations(search_round, "selection")
+    estimates = {row.content_hash: decisions.aggregate(by_plan.get(row.content_hash, [])) for row in rows}
+    shown = {plan: estimate.to_json() for plan, estimate in estimates.items() if estimate is not None}
+    return estimates, shown, evidence
+
+
 def _seen(search_round: SearchRound, rows: Sequence[Plan]) -> dict[str, Any]:
     """The selection estimates of the signals that did arrive: what a round stopped while waiting records."""
-    by_plan, _ = _observations(search_round, "selection")
-    estimates = {row.content_hash: decisions.aggregate(by_plan.get(row.content_hash, [])) for row in rows}
-    return {plan: estimate.to_json() for plan, estimate in estimates.items() if estimate is not None}
+    return _selection_estimates(search_round, rows)[1]
 
 
 def _reference(problem_class: str) -> PlanFile:
