@@ -9,11 +9,9 @@ free per-program search's pool, its public sizes and marginal gains, the shortli
 -> round.finished.
 """
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-import rfc8785
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -51,9 +49,9 @@ PORTFOLIO_CONTRACT = f"{ADAPTER_CONTRACT_NAME}@^1.1"
 
 def plan_row(plan: PlanFile) -> Plan:
     """The content-addressed Plan row of a plan file (created on first use)."""
-    body = plan.to_json()
-    digest = hashlib.sha256(rfc8785.dumps(body)).hexdigest()
-    row, _ = Plan.objects.get_or_create(content_hash=digest, defaults={"toolchain": plan.toolchain, "body": body})
+    row, _ = Plan.objects.get_or_create(
+        content_hash=plan.content_hash(), defaults={"toolchain": plan.toolchain, "body": plan.to_json()}
+    )
     return row
 
 
