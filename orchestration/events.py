@@ -147,21 +147,7 @@ def record_round_finished(
 def record_plan_promoted(
     *, delta, search_round: SearchRound, confirmation: Estimate | None, evidence: Sequence[int]
 ) -> LedgerEntry:
-    return ledger_append(
-        kind="plan.promoted",
-        actor=SYSTEM,
-        subject=f"plan:{delta.child.content_hash}",
-        payload={
-            "problem_class": search_round.problem_class,
-            "version": delta.sequence,
-            "round": search_round.pk,
-            "parent": delta.parent.content_hash,
-            "child": delta.child.content_hash,
-            "ops": delta.ops,
-            "estimate": confirmation.to_json() if confirmation else None,
-            "evidence": list(evidence),
-        },
-    )
+    return _record_promoted("plan", delta, search_round, confirmation, evidence, {})
 
 
 def record_portfolio_promoted(
@@ -174,19 +160,31 @@ def record_portfolio_promoted(
 ) -> LedgerEntry:
     """A member added to the class's portfolio: the new version, its delta from the parent, the marginal-gain
     estimate on fresh signals and the signal entries it rests on."""
+    return _record_promoted("portfolio", delta, search_round, confirmation, evidence, {"member": member.content_hash})
+
+
+def _record_promoted(
+    what: str,
+    delta,
+    search_round: SearchRound,
+    confirmation: Estimate | None,
+    evidence: Sequence[int],
+    extra: dict[str, Any],
+) -> LedgerEntry:
+    """`plan.promoted` / `portfolio.promoted`: the class's new version, its delta, the estimate, the evidence."""
     return ledger_append(
-        kind="portfolio.promoted",
+        kind=f"{what}.promoted",
         actor=SYSTEM,
-        subject=f"portfolio:{delta.child.content_hash}",
+        subject=f"{what}:{delta.child.content_hash}",
         payload={
             "problem_class": search_round.problem_class,
             "version": delta.sequence,
             "round": search_round.pk,
             "parent": delta.parent.content_hash,
             "child": delta.child.content_hash,
-            "member": member.content_hash,
             "ops": delta.ops,
             "estimate": confirmation.to_json() if confirmation else None,
             "evidence": list(evidence),
+            **extra,
         },
     )
