@@ -150,10 +150,7 @@ def _replay_entry(
     elif kind == "deployment.key_rotated" and "public_key" in payload:
         keys[entry["subject"]] = bytes.fromhex(payload["public_key"])
     elif kind == "round.started":
-        if payload.get("kind") == "portfolio":
-            started = _portfolio_started(index, payload, portfolios)
-        else:
-            started = _started(index, payload, current)
+        started = _started(index, payload, portfolios if payload.get("kind") == "portfolio" else current)
         # What the orchestrator left out as already asked about: plans earlier rounds from the same start
         # dispatched to at least one participant (a dispatch that found no participant asked nothing).
         started.tried = {
@@ -196,30 +193,36 @@ def _plan_hash(body: dict[str, Any], index: int) -> str:
         raise Divergence(index, f"a recorded plan is malformed: {exc}") from None
 
 
-def _started(index: int, payload: dict[str, Any], current: dict[str, tuple[int, str, dict[str, Any]]]) -> _Round:
+def _started(index: int, payload: dict[str, Any], held: dict[str, tuple[int, str, dict[str, Any]]]) -> _Round:
+    """A round's start, checked against the replayed history: a plan round starts from the class's current plan
+    (version 0: the reference), a portfolio round from its current portfolio (version 0: the empty one)."""
     problem_class = payload["problem_class"]
-    if problem_class not in current:
-        reference = reference_plan(problem_toolchain(problem_class))
-        current[problem_class] = (0, reference.content_hash(), reference.to_json())
-    version_, plan_hash, _ = current[problem_class]
-    incumbent = payload["incumbent"]
-    if (incumbent["version"], incumbent["hash"]) != (version_, plan_hash):
+    kind = "portfolio" if payload.get("kind") == "portfolio" else "plan"
+    if problem_class not in held:
+        toolchain = problem_toolchain(problem_class)
+        first = Portfolio(toolchain, ()) if kind == "portfolio" else reference_plan(toolchain)
+        held[problem_class] = (0, first.content_hash(), first.to_json())
+    version_, start_hash, _ = held[problem_class]
+    start = payload["base"] if kind == "portfolio" else payload["incumbent"]
+    if (start["version"], start["hash"]) != (version_, start_hash):
         raise Divergence(
             index,
-            f"round {payload['round']} starts from {problem_class} v{incumbent['version']}, "
-            f"but the replayed history is at v{version_} ({plan_hash[:12]})",
+            f"round {payload['round']} starts from {problem_class}'s {kind} v{start['version']}, "
+            f"but the replayed history is at v{version_} ({start_hash[:12]})",
         )
-    if _plan_hash(payload["space"]["start"], index) != plan_hash:
+    if kind == "plan" and _plan_hash(payload["space"]["start"], index) != start_hash:
         raise Divergence(index, f"round {payload['round']}'s search does not start from the current plan")
     return _Round(
         number=payload["round"],
         problem_class=problem_class,
         strategy=payload["strategy"],
         seed=payload["seed"],
-        incumbent=plan_hash,
-        incumbent_body=incumbent["body"],
+        incumbent=start_hash,
+        incumbent_body=start["body"],
         space=payload["space"],
         policy=payload["policy"]["orchestration"]["document"],
+        kind=kind,
+        privacy=payload["policy"]["privacy"]["document"],
     )
 
 
@@ -260,35 +263,6 @@ def _shortlisted(index: int, payload: dict[str, Any], state: _Round) -> None:
             raise Divergence(index, f"round {state.number}: a shortlisted plan's body does not match its hash")
         state.bodies[item["hash"]] = item["body"]
     state.shortlist = short
-
-
-def _portfolio_started(
-    index: int, payload: dict[str, Any], portfolios: dict[str, tuple[int, str, dict[str, Any]]]
-) -> _Round:
-    problem_class = payload["problem_class"]
-    if problem_class not in portfolios:
-        empty = Portfolio(problem_toolchain(problem_class), ())
-        portfolios[problem_class] = (0, empty.content_hash(), empty.to_json())
-    version_, portfolio_hash, _ = portfolios[problem_class]
-    base = payload["base"]
-    if (base["version"], base["hash"]) != (version_, portfolio_hash):
-        raise Divergence(
-            index,
-            f"round {payload['round']} seeks a member for {problem_class}'s portfolio v{base['version']}, "
-            f"but the replayed history is at v{version_} ({portfolio_hash[:12]})",
-        )
-    return _Round(
-        number=payload["round"],
-        problem_class=problem_class,
-        strategy=payload["strategy"],
-        seed=payload["seed"],
-        incumbent=portfolio_hash,
-        incumbent_body=base["body"],
-        space=payload["space"],
-        policy=payload["policy"]["orchestration"]["document"],
-        kind="portfolio",
-        privacy=payload["policy"]["privacy"]["document"],
-    )
 
 
 def _pooled(index: int, payload: dict[str, Any], state: _Round) -> None:
@@ -415,8 +389,7 @@ def _finished(
         raise Divergence(index, f"round {state.number}: a decision was recorded without a confirmation phase")
     promoted = None
     if decision is not None and decision.promote:
-        apply_promotion = _apply_member_promotion if state.kind == "portfolio" else _apply_promotion
-        promoted = apply_promotion(index, state, winner, current)
+        promoted = _apply_promotion(index, state, winner, current)
     elif state.promotion is not None:
         raise Divergence(state.promotion[0], f"round {state.number}: a promotion the rule does not support")
     made = {
@@ -436,50 +409,36 @@ def _finished(
 
 
 def _apply_promotion(
-    index: int, state: _Round, winner: str | None, current: dict[str, tuple[int, str, dict[str, Any]]]
+    index: int, state: _Round, winner: str | None, held: dict[str, tuple[int, str, dict[str, Any]]]
 ) -> dict[str, Any]:
+    """Check the round's recorded promotion against the rule's winner and apply it to the replayed history: the
+    class's next plan (a plan round) or next portfolio, the old one plus the winner (a portfolio round)."""
     if state.promotion is None:
         raise Divergence(
             index, f"round {state.number}: the rule promotes {str(winner)[:12]}, the ledger has no promotion"
         )
     at, promotion = state.promotion
-    version_, parent_hash, parent_body = current[state.problem_class]
-    if (promotion["version"], promotion["parent"], promotion["child"]) != (version_ + 1, parent_hash, winner):
-        raise Divergence(at, f"round {state.number}: the promotion does not turn v{version_} into the winner")
-    if sorted(promotion["evidence"]) != sorted(state.evidence):
-        raise Divergence(at, f"round {state.number}: the promotion cites other signals than the round's")
-    try:
-        child = plan_delta.apply(
-            plan_delta.Delta.from_json({"parent": parent_hash, "child": winner, "ops": promotion["ops"]}),
-            Plan.from_json(parent_body),
+    version_, parent_hash, parent_body = held[state.problem_class]
+    named = promotion["member"] if state.kind == "portfolio" else promotion["child"]
+    if (promotion["version"], promotion["parent"], named) != (version_ + 1, parent_hash, winner):
+        raise Divergence(
+            at, f"round {state.number}: the promotion is not v{version_ + 1} made from v{version_} and the winner"
         )
-    except (plan_delta.DeltaError, PlanError) as exc:
-        raise Divergence(at, f"round {state.number}: the promoted delta does not apply: {exc}") from None
-    current[state.problem_class] = (version_ + 1, child.content_hash(), child.to_json())
-    return {"version": version_ + 1, "child": child.content_hash(), "ops": promotion["ops"]}
-
-
-def _apply_member_promotion(
-    index: int, state: _Round, winner: str | None, portfolios: dict[str, tuple[int, str, dict[str, Any]]]
-) -> dict[str, Any]:
-    if state.promotion is None:
-        raise Divergence(index, f"round {state.number}: the rule adds {str(winner)[:12]}, the ledger has no promotion")
-    at, promotion = state.promotion
-    version_, parent_hash, parent_body = portfolios[state.problem_class]
-    expected = (version_ + 1, parent_hash, winner)
-    if (promotion["version"], promotion["parent"], promotion["member"]) != expected:
-        raise Divergence(at, f"round {state.number}: the promotion does not add the winner to v{version_}")
     if sorted(promotion["evidence"]) != sorted(state.evidence):
         raise Divergence(at, f"round {state.number}: the promotion cites other signals than the round's")
     try:
-        parent = Portfolio.from_json(parent_body)
-        delta = PortfolioDelta.from_json({"parent": parent_hash, "child": promotion["child"], "ops": promotion["ops"]})
-        child = apply_delta(delta, parent)
+        if state.kind == "portfolio":
+            parent = Portfolio.from_json(parent_body)
+            fields = {"parent": parent_hash, "child": promotion["child"], "ops": promotion["ops"]}
+            child: Plan | Portfolio = apply_delta(PortfolioDelta.from_json(fields), parent)
+            if child != parent.with_member(Plan.from_json(state.bodies[str(winner)])):
+                raise Divergence(at, f"round {state.number}: the promoted portfolio is not the old one plus the winner")
+        else:
+            fields = {"parent": parent_hash, "child": winner, "ops": promotion["ops"]}
+            child = plan_delta.apply(plan_delta.Delta.from_json(fields), Plan.from_json(parent_body))
     except (plan_delta.DeltaError, PlanError) as exc:
         raise Divergence(at, f"round {state.number}: the promoted delta does not apply: {exc}") from None
-    if child != parent.with_member(Plan.from_json(state.bodies[str(winner)])):
-        raise Divergence(at, f"round {state.number}: the promoted portfolio is not the old one plus the winner")
-    portfolios[state.problem_class] = (version_ + 1, child.content_hash(), child.to_json())
+    held[state.problem_class] = (version_ + 1, child.content_hash(), child.to_json())
     return {"version": version_ + 1, "child": child.content_hash(), "ops": promotion["ops"]}
 
 
