@@ -38,6 +38,14 @@ MARGINAL_LOG_GAIN = "marginal_log_gain"
 """A candidate against a portfolio: g_p = clip(log size_S - log size_{S+q}, 0, c), range width c."""
 RANGE_WIDTH = {CLIPPED_GAIN: 2, MARGINAL_LOG_GAIN: 1}
 """Each statistic's range in units of the clip bound c: the sensitivity of the mean is width * c / n."""
+
+
+def statistic_for(base: object | None) -> str:
+    """The statistic a task asks for: a plan's clipped gain over the reference, or, when the task names a
+    base portfolio, the candidate's marginal gain over it."""
+    return CLIPPED_GAIN if base is None else MARGINAL_LOG_GAIN
+
+
 RECORD_VERSION = 1
 # OpenDP's privacy map rounds conservatively, so it may exceed 1 / (2 m^2) by a few ulps; anything more means
 # the mechanism we built is not the one we charged for.

@@ -40,7 +40,6 @@ from adapters.plan import Plan, PlanError
 from adapters.portfolio import Portfolio, best_size
 from adapters.privacy import (
     CLIPPED_GAIN,
-    MARGINAL_LOG_GAIN,
     LocalBudgetExceeded,
     PrivacyError,
     SpendRecord,
@@ -48,6 +47,7 @@ from adapters.privacy import (
     marginal_gain,
     release,
     rho_nano,
+    statistic_for,
 )
 from adapters.sdk import LEDGER_EMPTY, ApiError, LogVerificationError, MarketClient, Task
 from adapters.toolchains import ToolchainUnavailable
@@ -477,7 +477,7 @@ class WorkLoop:
         return outcome["report"]
 
     def _release_and_submit(self, task: Task, report: EvaluationReport, base: Portfolio | None) -> None:
-        statistic = CLIPPED_GAIN if base is None else MARGINAL_LOG_GAIN
+        statistic = statistic_for(base)
         gains = [_gain(result, task, statistic, report.members) for result in report.programs]
         record = self.key.problems.get(task.problem)
         if record is not None and record.corpus_size != len(gains):

@@ -28,7 +28,7 @@ from adapters.ledger.export import ENTRIES_FILE, ExportReport, verify_export
 from adapters.ledger.note import NoteError, Signer, Verifier, open_note, sign_note
 from adapters.plan import Plan, PlanError, problem_toolchain, reference_plan
 from adapters.portfolio import Portfolio, PortfolioDelta, apply_delta
-from adapters.privacy import MARGINAL_LOG_GAIN
+from adapters.privacy import CLIPPED_GAIN, MARGINAL_LOG_GAIN, RANGE_WIDTH
 from adapters.search import Evaluation
 from orchestration import decisions
 
@@ -338,7 +338,7 @@ def _signal(index: int, entry: dict[str, Any], keys: dict[str, bytes], state: _R
         corpus_size=body["n"],
         noise_multiplier=body["parameters"]["noise_multiplier"],
         clip_bound=body["parameters"]["clip_bound"],
-        width=1 if marginal else 2,
+        width=RANGE_WIDTH[MARGINAL_LOG_GAIN if marginal else CLIPPED_GAIN],
     )
     state.observations.setdefault((payload["phase"], payload["plan_hash"]), []).append(observation)
     state.evidence.append(index)

@@ -33,6 +33,7 @@ from adapters.measurements import MeasurementStore
 from adapters.plan import Plan as PlanFile
 from adapters.plan import problem_toolchain, reference_plan
 from adapters.portfolio import Portfolio as PortfolioFile
+from adapters.privacy import RANGE_WIDTH, statistic_for
 from adapters.search import Evaluation, Objective, search_per_program, search_space
 from adapters.search.objective import unmeasurable
 from governance.policy_schemas import ORCHESTRATION_DEFAULTS
@@ -75,7 +76,7 @@ def _observations(search_round: SearchRound, phase: str) -> tuple[dict[str, list
                 corpus_size=signal.corpus_size,
                 noise_multiplier=task.noise_multiplier,
                 clip_bound=task.clip_bound,
-                width=2 if task.base_id is None else 1,
+                width=RANGE_WIDTH[statistic_for(task.base_id)],
             )
         )
         evidence.append(signal.ledger_index)

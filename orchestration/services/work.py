@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from adapters.privacy import MARGINAL_LOG_GAIN
+from adapters.privacy import MARGINAL_LOG_GAIN, RANGE_WIDTH, statistic_for
 from governance.services.ledger import ledger_append_citing
 from opm_site.errors import ErrorCode, OpmError
 from orchestration import accounting, work_store
@@ -210,7 +210,7 @@ def _check_signal_values(document: dict[str, Any], task: work_store.SignalTask) 
             ErrorCode.INVALID_SIGNAL, f"this task asks for the {MARGINAL_LOG_GAIN} over portfolio {task.base_hash}"
         )
     # gains over the reference lie in [-c, c]; marginal gains over a portfolio in [0, c]
-    width = 2 if task.base_hash is None else 1
+    width = RANGE_WIDTH[statistic_for(task.base_hash)]
     std = task.noise_multiplier * width * task.clip_bound / n
     lower = task.clip_bound * (1 - width)
     if not lower - 40 * std <= value <= task.clip_bound + 40 * std:  # beyond 40 sigma: not this mechanism
