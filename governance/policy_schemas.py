@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from adapters.search import STRATEGIES
+
 POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
     "governance": {
         "type": "object",
@@ -73,7 +75,7 @@ POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
                 "search that fills the candidate pool (default 40).",
             },
             "pool_strategy": {
-                "enum": ["random", "greedy", "evolutionary", "local"],
+                "enum": list(STRATEGIES),
                 "description": "Portfolio rounds: the per-program search's strategy (default local).",
             },
         },
