@@ -49,6 +49,7 @@ from adapters.corpus import programs as bundled_programs  # noqa: E402
 from adapters.drivers.llvm import LLVMDriver  # noqa: E402
 from adapters.measurements import MeasurementStore  # noqa: E402
 from adapters.plan import Plan  # noqa: E402
+from adapters.portfolio import best_size  # noqa: E402
 from orchestration import decisions  # noqa: E402
 from orchestration.accounting import releases_within, rho_limit_nano  # noqa: E402
 
@@ -77,17 +78,22 @@ def geomean(values: Sequence[float]) -> float:
 
 def kept_ratios(rows: Rows, members: Sequence[int]) -> list[float]:
     """Per module: smallest verified size among the reference and the members, over the reference."""
-    return [min([ref, *(row[i] for i in members if row[i] is not None)]) / ref for ref, row in rows]
+    return [kept(ref, row, members) / ref for ref, row in rows]
+
+
+def kept(ref: int, row: list[int | None], members: Sequence[int]) -> int:
+    """What a participant keeps for one module with these members (the reference always verifies)."""
+    size = best_size([ref, *(row[i] for i in members)])
+    assert size is not None
+    return size
 
 
 def gain_sum(rows: Rows, members: Sequence[int], candidate: int, clip: float) -> float:
     """The summed clipped marginal log gain of `candidate` over `members` (the participants' statistic)."""
     total = 0.0
     for ref, row in rows:
-        base = min([ref, *(row[i] for i in members if row[i] is not None)])
-        size = row[candidate]
-        if size is not None and size < base:
-            total += min(clip, math.log(base) - math.log(size))
+        base = kept(ref, row, members)
+        total += privacy.marginal_gain(base, best_size([base, row[candidate]]), clip)
     return total
 
 
