@@ -22,7 +22,7 @@ Run: .venv/bin/python benchmarks/plan_quality.py        (10-15 minutes on 2 core
      .venv/bin/python benchmarks/plan_quality.py --budget 150 --musl-slice 1/16
 Options: --budget N (evaluations per program and configuration), --programs N (bundled programs, spread
 over the corpus), --musl-slice I/N (or `none`), --strategies random,greedy,staged (any strategy of
-adapters.search too), --space curated|extended, --jobs, --seed, --overhead-repeats, --cache-dir, --output.
+adapters.search too), --jobs, --seed, --overhead-repeats, --cache-dir, --output.
 """
 
 from __future__ import annotations
@@ -388,13 +388,6 @@ def machine(driver: LLVMDriver) -> dict[str, Any]:
     }
 
 
-def space_for(name: str, driver: LLVMDriver) -> search.SearchSpace:
-    """The llvm driver's curated space (`adapters.search.space`); the former `extended` space (the IR
-    outliner, icmp merging, simplifycfg hoisting and sinking, more knob values) is part of it now."""
-    del name
-    return search.search_space(driver)
-
-
 def print_table(title: str, rows: dict[str, dict[str, Any]]) -> None:
     print(f"\n{title}")
     print(f"  {'search':<8} {'programs':>8} {'geomean':>8} {'below -Oz':>9} {'worse':>5} {'fallback':>8} {'evals':>6}")
@@ -412,9 +405,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--programs", type=int, default=None, help="bundled programs to use (default: all 42)")
     parser.add_argument("--musl-slice", default=DEFAULT_MUSL_SLICE, help="musl slice I/N, or `none`")
     parser.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES), help="comma-separated searches")
-    parser.add_argument(
-        "--space", choices=("curated", "extended"), default="curated", help="search space (both: the curated one)"
-    )
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="plans measured at once")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overhead-repeats", type=int, default=2, help="interleaved rounds of the overhead check")
@@ -451,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
                 if not warm.ok:
                     raise SystemExit(f"{program}: the reference plan fails: {warm.verdict} ({warm.detail})")
 
-        space = space_for(args.space, driver)
+        space = search.search_space(driver)  # the curated one, which took in the former `extended` additions
         results: dict[str, dict[str, list[Outcome]]] = {}
         wall: dict[str, dict[str, float]] = {}
         driver.recording = True
@@ -533,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "budget_per_program": args.budget,
             "strategies": strategies,
-            "space": args.space,
+            "space": "curated",
             "search_space": {
                 "start": "default<Oz>",
                 "passes": [search.describe(Plan("llvm", (step,), {})) for step in space.passes],
