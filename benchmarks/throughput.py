@@ -155,12 +155,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"{run['plans_per_second']:.2f} plans/s ({run['failures']} failed)",
                     flush=True,
                 )
-    one = sum(run["evaluations"] for run in runs if run["workers"] == 1) / sum(
-        run["wall_seconds"] for run in runs if run["workers"] == 1
-    )
-    two = sum(run["evaluations"] for run in runs if run["workers"] == 2) / sum(
-        run["wall_seconds"] for run in runs if run["workers"] == 2
-    )
+
+    def rate(workers: int) -> float:
+        """Plans per second over every run with this many workers."""
+        chosen = [run for run in runs if run["workers"] == workers]
+        return sum(run["evaluations"] for run in chosen) / sum(run["wall_seconds"] for run in chosen)
+
+    one, two = rate(1), rate(2)
     ratio = two / one
     print(
         f"one process {one:.2f} plans/s, two processes {two:.2f} plans/s: ratio {ratio:.2f} (target >= {TARGET_RATIO})"
