@@ -83,7 +83,8 @@ def record_conformance_recorded(*, run: ConformanceRun, actor: str) -> LedgerEnt
     )
 
 
-def record_proposal_opened(*, proposal: Proposal) -> LedgerEntry:
+def record_proposal_opened(*, proposal: Proposal, electorate: list[str]) -> LedgerEntry:
+    """`electorate`: the usernames entitled to vote (the board when it opened), which fixes the quorum."""
     return ledger_append(
         kind="proposal.opened",
         actor=actor_of(proposal.proposer),
@@ -95,6 +96,7 @@ def record_proposal_opened(*, proposal: Proposal) -> LedgerEntry:
             "governance_policy": proposal.governance_policy_id,
             "deadline": proposal.deadline.isoformat(),
             "rationale": proposal.rationale,
+            "electorate": sorted(electorate),
         },
     )
 
@@ -146,7 +148,28 @@ def proposal_target(proposal: Proposal) -> str:
         return f"release:{proposal.release_id}"
     if proposal.contract_id:
         return f"contract:{proposal.contract_id}"
+    if proposal.member_id:
+        return f"user:{proposal.member.get_username()}"
     return f"policy:{proposal.policy_id}"
+
+
+def record_board_member_added(*, member: AbstractBaseUser, proposal: Proposal | None, actor: str) -> LedgerEntry:
+    """A person joins the board: by an accepted proposal, or (proposal None) at the bootstrap."""
+    return ledger_append(
+        kind="board.member_added",
+        actor=actor,
+        subject=f"user:{member.get_username()}",
+        payload={"member": member.get_username(), "proposal": proposal.pk if proposal else None},
+    )
+
+
+def record_board_member_removed(*, member: AbstractBaseUser, proposal: Proposal) -> LedgerEntry:
+    return ledger_append(
+        kind="board.member_removed",
+        actor=SYSTEM,
+        subject=f"user:{member.get_username()}",
+        payload={"member": member.get_username(), "proposal": proposal.pk},
+    )
 
 
 def record_budget_charged(*, charge, participant_name: str, limit_nano: int) -> LedgerEntry:

@@ -66,6 +66,8 @@ class ProposalKind(models.TextChoices):
     REVOKE_RELEASE = "revoke_release", "Revoke release"
     APPROVE_CONTRACT = "approve_contract", "Approve contract version"
     ACTIVATE_POLICY = "activate_policy", "Activate policy"
+    ADD_BOARD_MEMBER = "add_board_member", "Add board member"
+    REMOVE_BOARD_MEMBER = "remove_board_member", "Remove board member"
 
 
 RELEASE_PROPOSAL_KINDS = [
@@ -74,6 +76,7 @@ RELEASE_PROPOSAL_KINDS = [
     ProposalKind.REINSTATE_RELEASE,
     ProposalKind.REVOKE_RELEASE,
 ]
+MEMBERSHIP_PROPOSAL_KINDS = [ProposalKind.ADD_BOARD_MEMBER, ProposalKind.REMOVE_BOARD_MEMBER]
 
 
 class ProposalStatus(models.TextChoices):
@@ -83,7 +86,7 @@ class ProposalStatus(models.TextChoices):
 
 
 class Proposal(models.Model):
-    """A board motion about exactly one target (a release, a contract version or a policy)."""
+    """A board motion about exactly one target (a release, a contract version, a policy or a board member)."""
 
     Kind = ProposalKind
     Status = ProposalStatus
@@ -96,6 +99,14 @@ class Proposal(models.Model):
     )
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, null=True, blank=True, related_name="proposals")
     policy = models.ForeignKey(Policy, on_delete=models.PROTECT, null=True, blank=True, related_name="proposals")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="membership_proposals",
+        help_text="Membership proposals: the person to add to or remove from the board.",
+    )
     rationale = models.TextField(blank=True)
     governance_policy = models.ForeignKey(
         Policy,
@@ -122,9 +133,29 @@ class Proposal(models.Model):
                         release__isnull=False,
                         contract__isnull=True,
                         policy__isnull=True,
+                        member__isnull=True,
                     )
-                    | Q(kind="approve_contract", release__isnull=True, contract__isnull=False, policy__isnull=True)
-                    | Q(kind="activate_policy", release__isnull=True, contract__isnull=True, policy__isnull=False)
+                    | Q(
+                        kind="approve_contract",
+                        release__isnull=True,
+                        contract__isnull=False,
+                        policy__isnull=True,
+                        member__isnull=True,
+                    )
+                    | Q(
+                        kind="activate_policy",
+                        release__isnull=True,
+                        contract__isnull=True,
+                        policy__isnull=False,
+                        member__isnull=True,
+                    )
+                    | Q(
+                        kind__in=MEMBERSHIP_PROPOSAL_KINDS,
+                        release__isnull=True,
+                        contract__isnull=True,
+                        policy__isnull=True,
+                        member__isnull=False,
+                    )
                 ),
                 name="proposal_target_matches_kind",
             ),
@@ -141,12 +172,32 @@ class Proposal(models.Model):
                 fields=["contract"], condition=Q(status="open"), name="proposal_one_open_per_contract"
             ),
             models.UniqueConstraint(fields=["policy"], condition=Q(status="open"), name="proposal_one_open_per_policy"),
+            models.UniqueConstraint(fields=["member"], condition=Q(status="open"), name="proposal_one_open_per_member"),
         ]
         indexes = [models.Index(fields=["status", "deadline"], name="proposal_status_deadline")]
 
     def __str__(self) -> str:
-        target = self.release or self.contract or self.policy
-        return f"#{self.pk} {self.get_kind_display()}: {target} ({self.status})"
+        return f"#{self.pk} {self.get_kind_display()}: {self.target} ({self.status})"
+
+    @property
+    def target(self) -> object:
+        """What the proposal is about, whatever its kind."""
+        return self.release or self.contract or self.policy or self.member
+
+
+class Elector(models.Model):
+    """One board member entitled to vote on a proposal: the electorate is fixed when the proposal opens, so
+    membership changes decided later never move an open proposal's quorum."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="electorate")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["proposal", "member"]
+        constraints = [models.UniqueConstraint(fields=["proposal", "member"], name="elector_unique_member")]
+
+    def __str__(self) -> str:
+        return f"{self.member} on #{self.proposal_id}"
 
 
 class VoteChoice(models.TextChoices):

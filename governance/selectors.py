@@ -1,7 +1,9 @@
 """Governance reads: the ledger's size, entries, roots, proofs and checkpoints (O(log n) reads each)."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from adapters.ledger import merkle
 from governance.ledger_store import read_nodes
@@ -9,6 +11,7 @@ from governance.models import Checkpoint, LedgerEntry, LedgerHead, Policy, Polic
 from opm_site.errors import ErrorCode, OpmError
 
 MAX_ENTRIES_PER_PAGE = 1000
+BOARD_GROUP = "board"
 
 
 def _range_error(detail: str) -> OpmError:
@@ -87,13 +90,19 @@ def policy_diff(*, policy: Policy) -> list[tuple[str, object, object]]:
     ]
 
 
+def board_members() -> QuerySet:
+    """The board as it is now: active users in the `board` group."""
+    return get_user_model().objects.filter(is_active=True, groups__name=BOARD_GROUP)
+
+
 def proposals_awaiting_vote(*, user) -> QuerySet[Proposal]:
-    """Open proposals the member may still vote on (not their own, not voted yet)."""
+    """Open proposals, before their deadline, the user may still vote on (an elector, not the proposer, not
+    voted yet)."""
     return (
-        Proposal.objects.filter(status=ProposalStatus.OPEN)
+        Proposal.objects.filter(status=ProposalStatus.OPEN, deadline__gt=timezone.now(), electorate__member=user)
         .exclude(proposer=user)
         .exclude(votes__voter=user)
-        .select_related("proposer", "release", "contract", "policy")
+        .select_related("proposer", "release", "contract", "policy", "member")
         .order_by("deadline")
     )
 
@@ -101,6 +110,20 @@ def proposals_awaiting_vote(*, user) -> QuerySet[Proposal]:
 def proposals_recently_decided(*, limit: int = 10) -> QuerySet[Proposal]:
     return (
         Proposal.objects.exclude(status=ProposalStatus.OPEN)
-        .select_related("proposer", "release", "contract", "policy")
+        .select_related("proposer", "release", "contract", "policy", "member")
         .order_by("-decided_at")[:limit]
     )
+
+
+def proposals_overdue() -> QuerySet[Proposal]:
+    """Open proposals past their deadline: nobody can vote on them; `manage.py proposals expire` closes them."""
+    return (
+        Proposal.objects.filter(status=ProposalStatus.OPEN, deadline__lte=timezone.now())
+        .select_related("proposer", "release", "contract", "policy", "member")
+        .order_by("deadline")
+    )
+
+
+def proposal_electorate(*, proposal: Proposal) -> QuerySet:
+    """The users entitled to vote on a proposal (the board when it opened), by username."""
+    return get_user_model().objects.filter(pk__in=proposal.electorate.values("member_id")).order_by("username")

@@ -1,6 +1,6 @@
 """Governance writes (STYLE.md: every write is a service), split by sub-domain."""
 
-from .board import BOARD_GROUP, board_group_ensure, board_member_ensure, operator_ensure
+from .board import BOARD_GROUP, board_governed, board_group_ensure, board_member_ensure, operator_ensure
 from .ledger import LedgerRecord, checkpoint_issue, checkpoint_issue_if_due, ledger_append, ledger_append_many
 from .policies import policy_activate, policy_bootstrap, policy_create
 from .proposals import is_board_member, proposal_open, proposal_vote, proposals_expire, tally_of
@@ -8,6 +8,7 @@ from .proposals import is_board_member, proposal_open, proposal_vote, proposals_
 __all__ = [
     "BOARD_GROUP",
     "LedgerRecord",
+    "board_governed",
     "board_group_ensure",
     "board_member_ensure",
     "checkpoint_issue",

@@ -1,18 +1,32 @@
 """Board proposals and votes: opened by a member, decided the moment quorum and threshold settle it.
 
 Votes lock the proposal row, so concurrent last votes yield exactly one decision and one ledger entry.
+A proposal's electorate is the board at the moment it opened (its `Elector` rows, also in the
+`proposal.opened` entry): only they vote on it and its quorum counts only them, so a membership change
+decided meanwhile never moves an open proposal's arithmetic.
 """
 
 import datetime as dt
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from governance import events, quorum
-from governance.models import Policy, PolicyKind, PolicyStatus, Proposal, ProposalKind, ProposalStatus, Vote
-from governance.services.board import BOARD_GROUP
+from governance.models import (
+    Elector,
+    Policy,
+    PolicyKind,
+    PolicyStatus,
+    Proposal,
+    ProposalKind,
+    ProposalStatus,
+    Vote,
+)
+from governance.selectors import BOARD_GROUP, board_members
+from governance.services.board import board_member_add, board_member_remove
 from governance.services.policies import policy_activate, policy_mark_rejected
 from opm_site.errors import ErrorCode, OpmError
 from registry.models import AdapterRelease, Contract, ContractStatus, ReleaseState
@@ -38,10 +52,35 @@ def _require_member(user: AbstractBaseUser) -> None:
 
 
 def _eligible_voters(proposal: Proposal) -> int:
-    from django.contrib.auth import get_user_model
+    """The electorate fixed at opening, less the proposer (who does not vote on their own proposal)."""
+    return proposal.electorate.exclude(member_id=proposal.proposer_id).count()
 
-    members = get_user_model().objects.filter(is_active=True, groups__name=BOARD_GROUP)
-    return members.exclude(pk=proposal.proposer_id).count()
+
+def _check_removal_leaves_quorum(member: AbstractBaseUser, governance: Policy) -> None:
+    """A board that could no longer reach quorum (a proposer plus `quorum` voters) could never decide again."""
+    quorum_size = governance.document["quorum"]
+    left = board_members().exclude(pk=member.pk).count()
+    if left < quorum_size + 1:
+        raise OpmError(
+            ErrorCode.INVALID_TRANSITION,
+            f"removing {member.get_username()} would leave {left} board members: a proposal needs its proposer "
+            f"and {quorum_size} voters",
+        )
+
+
+def _check_member_target(kind: str, member, governance: Policy) -> None:
+    if member is None:
+        raise OpmError(ErrorCode.INVALID_TRANSITION, f"cannot {kind.replace('_', ' ')}: no person named")
+    seated = member.is_active and member.groups.filter(name=BOARD_GROUP).exists()
+    if kind == K.ADD_BOARD_MEMBER:
+        if not member.is_active:
+            raise OpmError(ErrorCode.INVALID_TRANSITION, f"{member.get_username()}'s account is inactive")
+        if seated:
+            raise OpmError(ErrorCode.INVALID_TRANSITION, f"{member.get_username()} is already on the board")
+    else:
+        if not seated:
+            raise OpmError(ErrorCode.INVALID_TRANSITION, f"{member.get_username()} is not on the board")
+        _check_removal_leaves_quorum(member, governance)
 
 
 def _check_target(kind: str, release, contract, policy) -> None:
@@ -72,9 +111,11 @@ def proposal_open(
     release: AdapterRelease | None = None,
     contract: Contract | None = None,
     policy: Policy | None = None,
+    member: AbstractBaseUser | None = None,
     rationale: str = "",
 ) -> Proposal:
-    """Open a proposal under the active governance policy (its rules are fixed for the proposal's life)."""
+    """Open a proposal under the active governance policy; its rules and its electorate (the board as it is
+    now) are fixed for the proposal's life."""
     _require_member(proposer)
     with transaction.atomic(durable=True):
         governance = Policy.objects.filter(kind=PolicyKind.GOVERNANCE, status=PolicyStatus.ACTIVE).first()
@@ -84,8 +125,21 @@ def proposal_open(
         release = AdapterRelease.objects.select_for_update().get(pk=release.pk) if release else None
         contract = Contract.objects.select_for_update().get(pk=contract.pk) if contract else None
         policy = Policy.objects.select_for_update().get(pk=policy.pk) if policy else None
-        _check_target(kind, release, contract, policy)
-        target = Q(release=release) if release else Q(contract=contract) if contract else Q(policy=policy)
+        if kind in (K.ADD_BOARD_MEMBER, K.REMOVE_BOARD_MEMBER):
+            member = get_user_model().objects.select_for_update().get(pk=member.pk) if member else None
+            _check_member_target(kind, member, governance)
+        else:
+            member = None
+            _check_target(kind, release, contract, policy)
+        target = (
+            Q(release=release)
+            if release
+            else Q(contract=contract)
+            if contract
+            else Q(policy=policy)
+            if policy
+            else Q(member=member)
+        )
         if Proposal.objects.filter(target, kind=kind, status=ProposalStatus.OPEN).exists():
             raise OpmError(ErrorCode.DUPLICATE_PROPOSAL, "an open proposal on this target already exists")
         if kind == K.APPROVE_RELEASE and release.state == ReleaseState.SUBMITTED:
@@ -102,12 +156,15 @@ def proposal_open(
             release=release,
             contract=contract,
             policy=policy,
+            member=member,
             rationale=rationale,
             governance_policy=governance,
             opened_at=now,
             deadline=now + dt.timedelta(days=governance.document["deadline_days"]),
         )
-        events.record_proposal_opened(proposal=proposal)
+        electorate = list(board_members().order_by("pk"))
+        Elector.objects.bulk_create(Elector(proposal=proposal, member=person) for person in electorate)
+        events.record_proposal_opened(proposal=proposal, electorate=[person.get_username() for person in electorate])
     return proposal
 
 
@@ -121,12 +178,21 @@ def tally_of(proposal: Proposal) -> quorum.Tally:
 
 
 def proposal_vote(*, proposal: Proposal, voter: AbstractBaseUser, choice: str, comment: str = "") -> Vote:
-    """Cast one member's vote; decides the proposal in the same transaction when the result is certain."""
-    _require_member(voter)
-    if choice not in Vote.Choice.values:
-        raise OpmError(ErrorCode.VALIDATION_FAILED, f"a vote is yes, no or abstain, not {choice!r}")
+    """Cast one elector's vote; decides the proposal in the same transaction when the result is certain.
+
+    Only the proposal's electorate (the board when it opened) votes: a member seated later does not, and a
+    member removed later still does, so the quorum the proposal opened with stays the one that decides it.
+    """
     with transaction.atomic(durable=True):
         locked = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        if not voter.is_active or not locked.electorate.filter(member=voter).exists():
+            raise OpmError(
+                ErrorCode.NOT_BOARD_MEMBER,
+                f"{voter.get_username()} was not a member of the board when proposal #{locked.pk} opened",
+                status=403,
+            )
+        if choice not in Vote.Choice.values:
+            raise OpmError(ErrorCode.VALIDATION_FAILED, f"a vote is yes, no or abstain, not {choice!r}")
         if locked.status != ProposalStatus.OPEN:
             raise OpmError(ErrorCode.PROPOSAL_CLOSED, f"proposal #{locked.pk} is already {locked.status}", status=409)
         if timezone.now() >= locked.deadline:
@@ -188,6 +254,14 @@ def _decide(proposal: Proposal, status: str, reason: str, *, tally: quorum.Tally
             policy_activate(policy=proposal.policy, proposal=proposal, actor=events.SYSTEM)
         else:
             policy_mark_rejected(policy=proposal.policy)
+    elif kind in (K.ADD_BOARD_MEMBER, K.REMOVE_BOARD_MEMBER) and accepted:
+        # Judge the board as it is now: other membership decisions may have passed since this one opened.
+        governance = Policy.objects.filter(kind=PolicyKind.GOVERNANCE, status=PolicyStatus.ACTIVE).first()
+        _check_member_target(kind, proposal.member, governance or proposal.governance_policy)
+        if kind == K.ADD_BOARD_MEMBER:
+            board_member_add(member=proposal.member, proposal=proposal)
+        else:
+            board_member_remove(member=proposal.member, proposal=proposal)
 
 
 def proposals_expire(*, now: dt.datetime | None = None) -> list[Proposal]:
