@@ -1,20 +1,34 @@
-"""Governance admin: the board's proposals, votes and policies; the ledger and checkpoints are read-only."""
+"""Governance admin: the board's proposals, votes and policies; the ledger and checkpoints are read-only.
+
+Proposals and votes are made by buttons and actions that call the services; policies are added through
+`policy_create`; board membership (the `board` group) changes only by an accepted membership proposal, so the
+user and group pages cannot change it.
+"""
 
 import base64
 import json
 
+from django import forms
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponseRedirect
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from opm_site.admin import ReadOnlyModelAdmin, run_service
+from opm_site.admin import BoundedKeysAdmin, ReadOnlyModelAdmin, ServiceAddAdmin, describe, run_service
+from opm_site.errors import OpmError
 from registry import selectors as registry_selectors
 
 from . import selectors, services
-from .models import Checkpoint, LedgerEntry, Policy, Proposal, Vote
+from .models import Checkpoint, LedgerEntry, Policy, Proposal, ProposalKind, Vote
 
 
 class VoteInline(admin.TabularInline):
@@ -51,6 +65,7 @@ class ProposalAdmin(admin.ModelAdmin):
         "deadline",
         "decided_at",
         "decision_reason",
+        "electorate",
         "tally",
         "rules",
         "evidence",
@@ -58,16 +73,27 @@ class ProposalAdmin(admin.ModelAdmin):
     readonly_fields = fields
     inlines = [VoteInline]
     change_form_template = "admin/governance/proposal/change_form.html"
+    change_list_template = "admin/governance/proposal/change_list.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # decided by votes (the buttons below), never edited
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
     @admin.display(description="target")
     def target(self, proposal: Proposal) -> str:
-        return str(proposal.release or proposal.contract or proposal.policy)
+        return str(proposal.target)
+
+    @admin.display(description="electorate (the board when it opened)")
+    def electorate(self, proposal: Proposal) -> str:
+        people = [user.get_username() for user in selectors.proposal_electorate(proposal=proposal)]
+        if not people:
+            return "-"
+        return f"{', '.join(people)} ({len(people)} members; the proposer does not vote on their own proposal)"
 
     @admin.display(description="votes so far")
     def tally(self, proposal: Proposal) -> str:
@@ -98,11 +124,53 @@ class ProposalAdmin(admin.ModelAdmin):
             )
         if proposal.policy:
             return policy_diff_html(proposal.policy)
+        if proposal.member:
+            member = proposal.member
+            seated = selectors.board_members().filter(pk=member.pk).exists()
+            return format_html(
+                "{} ({}), joined the site {}; {} on the board now",
+                member.get_username(),
+                member.get_full_name() or member.email or "no name given",
+                f"{member.date_joined:%Y-%m-%d}",
+                "is" if seated else "not",
+            )
         return format_html("<h4>Message schemas</h4>{}", _pre(proposal.contract.message_schemas))
 
     def get_urls(self):
         vote = self.admin_site.admin_view(require_POST(self.vote_view))
-        return [path("<int:pk>/vote/", vote, name="governance_proposal_vote"), *super().get_urls()]
+        membership = self.admin_site.admin_view(self.membership_view)
+        return [
+            path("<int:pk>/vote/", vote, name="governance_proposal_vote"),
+            path("membership/", membership, name="governance_proposal_membership"),
+            *super().get_urls(),
+        ]
+
+    def membership_view(self, request: HttpRequest) -> HttpResponse:
+        """Open a proposal to add a person to the board or remove one; the board decides it by vote."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = MembershipProposalForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                proposal = services.proposal_open(
+                    kind=form.cleaned_data["kind"],
+                    proposer=request.user,
+                    member=form.cleaned_data["member"],
+                    rationale=form.cleaned_data["rationale"],
+                )
+            except OpmError as exc:
+                form.add_error(None, describe(exc))
+            else:
+                self.message_user(request, f"Opened {proposal}; the board decides it by vote.")
+                return HttpResponseRedirect(reverse("admin:governance_proposal_change", args=[proposal.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Propose a board membership change",
+            "form": form,
+            "members": selectors.board_members().order_by("username"),
+        }
+        return TemplateResponse(request, "admin/governance/proposal/membership.html", context)
 
     def vote_view(self, request: HttpRequest, pk: int) -> HttpResponseRedirect:
         proposal = get_object_or_404(Proposal, pk=pk)
@@ -122,11 +190,25 @@ class ProposalAdmin(admin.ModelAdmin):
         can_vote = (
             proposal is not None
             and proposal.status == "open"
-            and services.is_board_member(request.user)
+            and proposal.deadline > timezone.now()
+            and proposal.electorate.filter(member=request.user).exists()
             and proposal.proposer_id != request.user.pk
             and not proposal.votes.filter(voter=request.user).exists()
         )
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "can_vote": can_vote})
+
+
+class MembershipProposalForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[(k.value, k.label) for k in (ProposalKind.ADD_BOARD_MEMBER, ProposalKind.REMOVE_BOARD_MEMBER)],
+        label="Proposal",
+    )
+    member = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        label="Person",
+        help_text="An existing account (the operator creates accounts; the board decides who sits on it).",
+    )
+    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False)
 
 
 def policy_diff_html(policy: Policy) -> str:
@@ -147,8 +229,9 @@ class VoteAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):
-    """New versions are added here (validated by their kind's schema); activation needs a board decision."""
+class PolicyAdmin(ServiceAddAdmin):
+    """New versions are added here through `policy_create` (validated by their kind's schema; a violation is a
+    form error); versions are immutable and activation needs a board decision."""
 
     list_display = ["kind", "version", "status", "created_by", "created_at", "activated_at"]
     list_filter = ["kind", "status"]
@@ -161,9 +244,6 @@ class PolicyAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["kind", "version", "status", "document_pretty", "diff"]
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
     @admin.display(description="document")
     def document_pretty(self, policy: Policy) -> str:
         return _pre(policy.document)
@@ -172,14 +252,8 @@ class PolicyAdmin(admin.ModelAdmin):
     def diff(self, policy: Policy) -> str:
         return policy_diff_html(policy)
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            return  # immutable once proposed: a change is a new version
-        created = services.policy_create(kind=obj.kind, document=obj.document, created_by=request.user)
-        obj.pk, obj.version, obj.status = created.pk, created.version, created.status
-
-    def save_form(self, request, form, change):
-        return form.save(commit=False)
+    def create(self, request, data):
+        return services.policy_create(kind=data["kind"], document=data["document"], created_by=request.user)
 
     @admin.action(description="Propose activating the selected policy version")
     def propose_activation(self, request, queryset):
@@ -229,3 +303,65 @@ class CheckpointAdmin(ReadOnlyModelAdmin):
     list_display = ["origin", "size", "issued_at"]
     list_filter = ["origin"]
     search_fields = ["origin"]
+
+
+# --- accounts: the `board` group's membership is governed ------------------------------------------------
+
+_GOVERNED = "Board membership changes only by an accepted membership proposal (Proposals: propose a membership change)."
+
+
+class GovernedUserChangeForm(UserChangeForm):
+    """The operator manages accounts, not who sits on the board."""
+
+    def clean_groups(self):
+        groups = self.cleaned_data.get("groups")
+        was = self.instance.pk is not None and self.instance.groups.filter(name=services.BOARD_GROUP).exists()
+        now = groups is not None and groups.filter(name=services.BOARD_GROUP).exists()
+        if was != now:
+            raise ValidationError(_GOVERNED)
+        return groups
+
+
+User = get_user_model()
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class GovernedUserAdmin(BoundedKeysAdmin, UserAdmin):
+    form = GovernedUserChangeForm
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        """A board member's account stays: their seat, votes and proposals are on the record."""
+        if obj is not None and obj.groups.filter(name=services.BOARD_GROUP).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+class GovernedGroupForm(forms.ModelForm):
+    class Meta:
+        model = Group
+        fields = ["name", "permissions"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if name == services.BOARD_GROUP and self.instance.name != services.BOARD_GROUP:
+            raise ValidationError(_GOVERNED)
+        return name
+
+
+@admin.register(Group)
+class GovernedGroupAdmin(BoundedKeysAdmin, GroupAdmin):
+    """The `board` group's rights are set by `board_group_ensure` and its members by proposals."""
+
+    form = GovernedGroupForm
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.name == services.BOARD_GROUP:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.name == services.BOARD_GROUP:
+            return False
+        return super().has_delete_permission(request, obj)

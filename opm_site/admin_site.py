@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
 from governance import selectors as governance_selectors
-from governance.services import is_board_member, proposals_expire
+from governance.services import is_board_member
 from registry import selectors as registry_selectors
 
 
@@ -14,10 +14,11 @@ class OpmAdminSite(admin.AdminSite):
     index_title = "Board workplace"
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        proposals_expire()  # deadlines pass without anyone voting; the dashboard never shows stale ones as open
+        """Reads only: proposals past their deadline are shown as such and closed by `manage.py proposals expire`."""
         context = {
             "is_board_member": is_board_member(request.user),
             "awaiting_vote": governance_selectors.proposals_awaiting_vote(user=request.user)[:20],
+            "overdue": governance_selectors.proposals_overdue()[:20],
             "recently_decided": governance_selectors.proposals_recently_decided(limit=10),
             "releases_by_state": sorted(registry_selectors.release_counts_by_state().items()),
             "latest_checkpoint": governance_selectors.latest_checkpoint(),

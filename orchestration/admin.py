@@ -1,9 +1,12 @@
-"""Orchestration admin: participants, deployments, budgets, plans and rounds; charges and signals read-only."""
+"""Orchestration admin: the board and the operator read participants, deployments, budgets, plans, rounds,
+tasks, charges and signals. All of it is made by services (enrolment, rounds, leases, signals) and ledgered,
+so it is read-only here; only a new participant can be added, through `participant_create`."""
 
 from django.contrib import admin
 from django.utils.html import format_html
 
-from opm_site.admin import ReadOnlyModelAdmin
+from opm_site.admin import ReadOnlyModelAdmin, ServiceAddAdmin
+from orchestration import services
 from orchestration.selectors import BudgetView, budget_charges
 
 from .models import (
@@ -25,22 +28,35 @@ from .models import (
 
 
 @admin.register(Participant)
-class ParticipantAdmin(admin.ModelAdmin):
+class ParticipantAdmin(ServiceAddAdmin):
+    """Added through `participant_create` (ledgered); keys are issued by `manage.py participants`."""
+
     list_display = ["name", "display_name", "contact_email", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["name", "display_name", "contact_email"]
 
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "display_name", "contact_email"]
+        return ["name", "display_name", "contact_email", "active", "enrolment_key_prefix", "created_at"]
+
+    def create(self, request, data):
+        return services.participant_create(
+            name=data["name"], display_name=data["display_name"], contact_email=data["contact_email"]
+        )
+
 
 @admin.register(AdapterDeployment)
-class AdapterDeploymentAdmin(admin.ModelAdmin):
+class AdapterDeploymentAdmin(ReadOnlyModelAdmin):
+    """Enrolled, rotated and revoked by the participant's keys through the API (ledgered)."""
+
     list_display = ["__str__", "release", "status", "api_key_prefix", "enrolled_at", "last_seen_at"]
     list_filter = ["status", "release__toolchain"]
     search_fields = ["participant__name", "label", "api_key_prefix"]
-    readonly_fields = ["api_key_prefix", "api_key_hash", "public_key", "status", "enrolled_at", "last_seen_at"]
 
 
 @admin.register(LocalProblem)
-class LocalProblemAdmin(admin.ModelAdmin):
+class LocalProblemAdmin(ReadOnlyModelAdmin):
     list_display = ["handle", "participant", "problem_class", "toolchain", "corpus_size", "registered_at"]
     list_filter = ["toolchain", "problem_class"]
     search_fields = ["handle", "participant__name", "commitment"]
@@ -110,11 +126,12 @@ class PrivacyChargeAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(ReadOnlyModelAdmin):
+    """Content-addressed: a plan's body is fixed by its hash, which the ledger and the deltas cite."""
+
     list_display = ["content_hash", "toolchain", "created_at"]
     list_filter = ["toolchain"]
     search_fields = ["content_hash"]
-    readonly_fields = ["content_hash"]
 
 
 @admin.register(PlanDelta)
@@ -153,11 +170,12 @@ class PortfolioDeltaAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(EvaluationTask)
-class EvaluationTaskAdmin(admin.ModelAdmin):
+class EvaluationTaskAdmin(ReadOnlyModelAdmin):
+    """Created by rounds with the noise the policy sets, leased and finished through the API (charged, ledgered)."""
+
     list_display = ["id", "plan", "local_problem", "deployment", "state", "noise_multiplier", "lease_expires_at"]
     list_filter = ["state", "local_problem__problem_class"]
     search_fields = ["local_problem__handle", "deployment__label", "plan__content_hash"]
-    readonly_fields = ["state", "leased_at", "lease_expires_at", "finished_at", "failure_reason"]
 
 
 @admin.register(PerformanceSignal)
@@ -168,11 +186,12 @@ class PerformanceSignalAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(SearchRound)
-class SearchRoundAdmin(admin.ModelAdmin):
+class SearchRoundAdmin(ReadOnlyModelAdmin):
+    """Started, run and finished by `manage.py orchestrate` (each step ledgered), never by hand."""
+
     list_display = ["id", "problem_class", "strategy", "seed", "state", "started_at", "finished_at"]
     list_filter = ["state", "strategy", "toolchain"]
     search_fields = ["problem_class", "stop_reason"]
-    readonly_fields = ["state", "stop_reason", "result", "started_at", "finished_at"]
 
 
 @admin.register(Attestation)

@@ -1,10 +1,15 @@
-"""Registry admin: the board browses contracts, passes, releases and conformance runs."""
+"""Registry admin: the board browses contracts, passes, releases and conformance runs.
 
+Contract versions and pass dependencies are added through their services; nothing is changed or deleted
+here (a release changes state only by a board decision)."""
+
+from django import forms
 from django.contrib import admin
 
 from governance import services as governance_services
-from opm_site.admin import ReadOnlyModelAdmin, run_service
+from opm_site.admin import BoundedModelMultipleChoiceField, ReadOnlyModelAdmin, ServiceAddAdmin, run_service
 
+from . import services
 from .models import (
     AdapterRelease,
     ConformanceRun,
@@ -50,16 +55,47 @@ def _propose(modeladmin, request, queryset, kind: str, field: str) -> None:
         )
 
 
+class ContractAddForm(forms.ModelForm):
+    supersedes_versions = BoundedModelMultipleChoiceField(
+        queryset=Contract.objects.all(),
+        required=False,
+        label="Supersedes",
+        help_text="Older versions of the same contract this version replaces.",
+    )
+
+    class Meta:
+        model = Contract
+        fields = ["name", "version", "description", "message_schemas"]
+
+
 @admin.register(Contract)
-class ContractAdmin(admin.ModelAdmin):
+class ContractAdmin(ServiceAddAdmin):
+    """Versions are immutable: added through `contract_create` (status proposed), approved by a proposal."""
+
     list_display = ["name", "version", "status", "created_at", "approved_at"]
     list_filter = ["status", "name"]
     search_fields = ["name", "version", "description"]
     readonly_fields = ["status", "approved_at", "created_at"]
     actions = ["propose_approval"]
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None and super().has_change_permission(request, obj)  # versions are immutable
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None and not change:
+            kwargs["form"] = ContractAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "version", "description", "message_schemas", "supersedes_versions"]
+        return ["name", "version", "description", "message_schemas", *self.readonly_fields]
+
+    def create(self, request, data):
+        return services.contract_create(
+            name=data["name"],
+            version=data["version"],
+            message_schemas=data["message_schemas"],
+            description=data["description"],
+            supersedes=list(data["supersedes_versions"]),
+        )
 
     @admin.action(description="Propose approving the selected contract versions")
     def propose_approval(self, request, queryset):
@@ -67,7 +103,9 @@ class ContractAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContractSupersession)
-class ContractSupersessionAdmin(admin.ModelAdmin):
+class ContractSupersessionAdmin(ReadOnlyModelAdmin):
+    """Recorded with the newer version by `contract_create`."""
+
     list_display = ["newer", "older", "created_at"]
     search_fields = ["newer__name", "older__name"]
     list_filter = ["newer__name"]
@@ -83,11 +121,18 @@ class PassSpecAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(PassDependency)
-class PassDependencyAdmin(admin.ModelAdmin):
+class PassDependencyAdmin(ServiceAddAdmin):
+    """Added through `pass_dependency_add`, which refuses an edge that would close a requires-before cycle."""
+
     list_display = ["source", "kind", "target"]
     list_filter = ["kind", "source__toolchain"]
     search_fields = ["source__name", "target__name"]
     autocomplete_fields = ["source", "target"]
+
+    def create(self, request, data):
+        return services.pass_dependency_add(
+            source=data["source"], target=data["target"], kind=data["kind"], rationale=data["rationale"]
+        )
 
 
 @admin.register(AdapterRelease)
@@ -112,6 +157,9 @@ class AdapterReleaseAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # vendors submit releases with a manifest through the API (release_submit)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # immutable; its state changes only by a board decision (ledgered)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -13,6 +13,8 @@ from tests.registry import factories as rf
 pytestmark = pytest.mark.django_db
 
 FACTORIES = {
+    "auth.User": gf.UserFactory,
+    "auth.Group": gf.GroupFactory,
     "registry.Contract": rf.ContractFactory,
     "registry.ContractSupersession": rf.ContractSupersessionFactory,
     "registry.PassSpec": rf.PassSpecFactory,
@@ -39,19 +41,16 @@ FACTORIES = {
     "orchestration.SearchRound": of.SearchRoundFactory,
     "orchestration.Attestation": of.AttestationFactory,
 }
-READ_ONLY = {
-    "governance.LedgerEntry",
-    "governance.Checkpoint",
-    "governance.Vote",
-    "orchestration.PrivacyCharge",
-    "orchestration.PerformanceSignal",
-    "orchestration.Portfolio",
-    "orchestration.PortfolioDelta",
-}
-# Edge tables shown inline on their release, and the Merkle tree's internal storage (served by the API).
+# Added only through the service that owns the write; never changed or deleted in the admin.
+SERVICE_ADD = {"registry.Contract", "registry.PassDependency", "governance.Policy", "orchestration.Participant"}
+# Accounts are the operator's (Django's own pages), except who sits on the board.
+ACCOUNTS = {"auth.User", "auth.Group"}
+READ_ONLY = set(FACTORIES) - SERVICE_ADD - ACCOUNTS
+# Edge tables shown inline on their release or proposal, and the Merkle tree's internal storage (served by the API).
 INLINE_ONLY = {
     "registry.ContractImplementation",
     "registry.PassOffer",
+    "governance.Elector",
     "governance.LedgerNode",
     "governance.LedgerHead",
     "orchestration.PortfolioMember",
@@ -64,7 +63,8 @@ MARKET_MODELS = [
 
 def test_every_model_has_a_factory_here():
     labels = {model._meta.label for model in MARKET_MODELS}
-    assert labels - INLINE_ONLY == set(FACTORIES)
+    assert labels - INLINE_ONLY == set(FACTORIES) - ACCOUNTS
+    assert {model._meta.label for model in admin.site._registry} == set(FACTORIES)
 
 
 @pytest.mark.parametrize("label", sorted(FACTORIES))
@@ -98,6 +98,20 @@ def test_records_are_read_only_even_for_a_superuser(admin_client, label):
     assert model.objects.filter(pk=obj.pk).exists()
     page = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
     assert 'name="_save"' not in page.content.decode()
+    change = admin_client.post(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]), {})
+    assert change.status_code == 403
+
+
+@pytest.mark.parametrize("label", sorted(SERVICE_ADD))
+def test_service_added_records_are_never_changed_or_deleted(admin_client, label):
+    model = apps.get_model(label)
+    obj = FACTORIES[label]()
+    opts = model._meta
+    assert admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add")).status_code == 200
+    delete = admin_client.post(reverse(f"admin:{opts.app_label}_{opts.model_name}_delete", args=[obj.pk]))
+    assert delete.status_code == 403 and model.objects.filter(pk=obj.pk).exists()
+    change = admin_client.post(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]), {})
+    assert change.status_code == 403
 
 
 def test_ledger_entry_page_shows_its_inclusion_proof(admin_client):

@@ -3,6 +3,7 @@ import hashlib
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from governance.models import Checkpoint, LedgerEntry, Policy, Proposal, Vote
@@ -16,6 +17,13 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"member{n}")
     is_staff = True
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Group
+
+    name = factory.Sequence(lambda n: f"group{n}")
 
 
 class PolicyFactory(factory.django.DjangoModelFactory):
