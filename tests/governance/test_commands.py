@@ -43,3 +43,20 @@ def test_governance_bootstrap_once(capsys):
     with pytest.raises(CommandError, match="need a proposal"):
         call_command("governance", "bootstrap", "--operator", "root")
     assert Policy.objects.get(kind="governance").status == "active"
+
+
+def test_proposals_member_opens_a_membership_proposal(board, django_user_model, capsys):
+    django_user_model.objects.create_user("eve", password="pw-eve")
+    with pytest.raises(CommandError, match="no user named 'nobody'"):
+        call_command("proposals", "member", "--proposer", "ada", "--add", "nobody")
+    with pytest.raises(CommandError, match=r"already on the board \[invalid_transition\]"):
+        call_command("proposals", "member", "--proposer", "ada", "--add", "bob")
+    with pytest.raises(CommandError, match="not a member of the board"):
+        call_command("proposals", "member", "--proposer", "eve", "--remove", "bob")
+    call_command("proposals", "member", "--proposer", "ada", "--add", "eve", "--rationale", "compiler expert")
+    out = capsys.readouterr().out
+    proposal = Proposal.objects.get(kind="add_board_member")
+    assert f"opened #{proposal.pk} Add board member: eve (open)" in out and "electorate: ada, bob, cy, di" in out
+    assert proposal.rationale == "compiler expert" and proposal.member.username == "eve"
+    call_command("proposals", "list")
+    assert f"#{proposal.pk} Add board member eve: 0 yes" in capsys.readouterr().out

@@ -36,6 +36,25 @@ def test_proposal_target_must_match_kind():
     ProposalFactory(kind="approve_contract", release=None, contract=contract)
 
 
+def test_membership_proposals_name_a_person_and_nothing_else():
+    person = UserFactory()
+    members = "proposal_target_matches_kind"
+    assert_db_rejects(lambda: ProposalFactory(kind="add_board_member", release=None), members)
+    assert_db_rejects(lambda: ProposalFactory(kind="remove_board_member", member=person), members)  # and a release
+    assert_db_rejects(lambda: ProposalFactory(kind="approve_release", member=person), members)
+    first = ProposalFactory(kind="add_board_member", release=None, member=person)
+    assert_db_rejects(lambda: ProposalFactory(kind="remove_board_member", release=None, member=person))
+    ProposalFactory(kind="remove_board_member", release=None, member=UserFactory())
+    assert first.target == person
+
+
+def test_an_elector_is_listed_once_per_proposal():
+    from governance.models import Elector
+
+    elector = Elector.objects.create(proposal=ProposalFactory(), member=UserFactory())
+    assert_db_rejects(lambda: Elector.objects.create(proposal=elector.proposal, member=elector.member))
+
+
 def test_proposal_deadline_and_decision_consistency():
     now = timezone.now()
     assert_db_rejects(lambda: ProposalFactory(opened_at=now, deadline=now), "proposal_deadline_after_open")
