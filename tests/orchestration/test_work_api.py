@@ -49,16 +49,28 @@ class Adapter:
         assert response.status_code == 201, response.content
         return response.json()["id"]
 
-    def signal_body(self, task, value=0.012):
-        return rfc8785.dumps(
-            {
-                "task": task["id"],
-                "value": value,
-                "n": 250,
-                "mechanism": "gaussian",
-                "parameters": {"noise_multiplier": task["noise_multiplier"], "clip_bound": task["clip_bound"]},
-            }
-        )
+    def signal_body(self, task, value=0.012, **changes):
+        """The full statement for a leased task as the API described it (`changes` alter fields of it)."""
+        sensitivity = 2 * task["clip_bound"] / 250
+        statement = {
+            "task": task["id"],
+            "round": task["round"],
+            "problem": task["problem"],
+            "phase": task["phase"],
+            "plan": task["plan_hash"],
+            "base": task["base_hash"],
+            "statistic": "clipped_gain",
+            "n": 250,
+            "mechanism": "gaussian",
+            "parameters": {
+                "noise_multiplier": task["noise_multiplier"],
+                "clip_bound": task["clip_bound"],
+                "std": task["noise_multiplier"] * sensitivity,
+                "sensitivity": sensitivity,
+            },
+            "value": value,
+        }
+        return rfc8785.dumps(statement | changes)
 
     def submit(self, body, signer=None):
         signature = (signer or self.signing_key).sign(body)
@@ -181,7 +193,7 @@ def test_forged_mismatched_and_malformed_signals_are_refused(approved_release):
     assert forged.status_code == 400 and forged.json()["code"] == "bad_signature"
     stolen = other.submit(body)  # another deployment's valid signature over someone else's task
     assert stolen.status_code in (403, 404) and stolen.json()["code"] == "not_your_task"
-    not_canonical = b'{"task": %d, "value": 0.1, "n": 250, "mechanism": "gaussian", "parameters": {}}' % task["id"]
+    not_canonical = json.dumps(json.loads(body), indent=1).encode()
     assert adapter.submit(not_canonical).json()["code"] == "invalid_signal"
     nan = body.replace(b"0.012", b"NaN")
     assert adapter.submit(nan).json()["code"] == "invalid_signal"
@@ -258,7 +270,16 @@ def test_concurrent_submissions_of_one_task_accept_one_signal(approved_release):
     adapter = Adapter(approved_release)
     queue(adapter.register(), count=1, noise_multiplier=100.0)
     (task,) = tasks_lease(deployment=adapter.deployment, limit=1)
-    as_json = {"id": task.pk, "noise_multiplier": task.noise_multiplier, "clip_bound": task.clip_bound}
+    as_json = {
+        "id": task.pk,
+        "round": None,
+        "problem": task.local_problem.handle,
+        "phase": "",
+        "plan_hash": task.plan.content_hash,
+        "base_hash": None,
+        "noise_multiplier": task.noise_multiplier,
+        "clip_bound": task.clip_bound,
+    }
     bodies = [adapter.signal_body(as_json)] * 4 + [adapter.signal_body(as_json, value=0.02)] * 2
 
     def submit(body):
