@@ -128,10 +128,16 @@ def deployment_authenticate(*, key: str) -> AdapterDeployment:
 
 
 def _deployment_checked(deployment: AdapterDeployment | None, secret: str) -> AdapterDeployment:
+    """A deployment works only while its key matches, it is active, its participant is active (deactivating
+    a participant refuses all its keys at once) and its release is approved."""
     if deployment is None or not api_keys.key_matches(secret, deployment.api_key_hash):
         raise OpmError(ErrorCode.INVALID_KEY, "the API key is not valid", status=401)
     if deployment.status != DeploymentStatus.ACTIVE:
         raise OpmError(ErrorCode.DEPLOYMENT_REVOKED, "this deployment's key was revoked", status=403)
+    if not deployment.participant.active:
+        raise OpmError(
+            ErrorCode.PERMISSION_DENIED, f"participant {deployment.participant.name} is not active", status=403
+        )
     if deployment.release.state != ReleaseState.APPROVED:
         raise OpmError(
             ErrorCode.RELEASE_NOT_ACTIVE, f"release {deployment.release} is {deployment.release.state}", status=403

@@ -210,3 +210,25 @@ def test_participants_command_adds_and_rekeys(capsys):
         call_command("participants", "key", "nobody")
     with pytest.raises(Exception, match="already exists"):
         participant_create(name="initech")  # the service behind `add` refuses a duplicate too
+
+
+def test_deactivating_a_participant_refuses_its_keys_at_once(approved, acme):
+    """The enrolment key and every deployment key of a deactivated participant are refused from the next
+    request on (the deployment's key is resolved in plain SQL, the enrolment key through the ORM)."""
+    participant, client = acme
+    deployments = [client_with(enrol(client, approved, label=label).json()["api_key"]) for label in ("a", "b")]
+    bystander = ParticipantFactory(name="globex")
+    theirs = client_with(enrol(client_with(participant_key_issue(participant=bystander)), approved).json()["api_key"])
+    assert all(d.get(API + "problems").status_code == 200 for d in deployments)
+    Participant.objects.filter(pk=participant.pk).update(active=False)  # as the admin's "active" box does
+    for deployment in deployments:
+        for response in (deployment.get(API + "problems"), deployment.post(API + "tasks/lease", {}, format="json")):
+            assert response.status_code == 403 and response.json()["code"] == "permission_denied", response.content
+    refused = client.get(API + "deployments")
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    assert enrol(client, approved, label="c").status_code == 403
+    assert theirs.get(API + "problems").status_code == 200  # other participants keep working
+    Participant.objects.filter(pk=participant.pk).update(active=True)
+    assert (
+        deployments[0].get(API + "problems").status_code == 200 and client.get(API + "deployments").status_code == 200
+    )
