@@ -232,3 +232,46 @@ def test_deactivating_a_participant_refuses_its_keys_at_once(approved, acme):
     assert (
         deployments[0].get(API + "problems").status_code == 200 and client.get(API + "deployments").status_code == 200
     )
+
+
+def test_the_sdk_and_the_command_line_rotate_a_signing_key_the_server_accepts(approved, acme, tmp_path, monkeypatch):
+    """`opm-adapter keyfile rotate` against this server (in process, over WSGI): the old key proves the rotation,
+    the key file then holds the new signing and API keys; the SDK refuses to ask without the old key."""
+    import httpx
+
+    from adapters import keyfile, sdk
+    from adapters.cli import main
+    from opm_site.wsgi import application
+
+    _, client = acme
+    key = keyfile.generate(tmp_path / "acme.key")
+    enrolled = enrol(client, approved, key=key.public_key_hex).json()
+    key.api_key, key.deployment = enrolled["api_key"], enrolled["id"]
+    key.save()
+
+    class InProcess(sdk.MarketClient):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **{**kwargs, "transport": httpx.WSGITransport(app=application), "retries": 0})
+
+    monkeypatch.setattr(sdk, "MarketClient", InProcess)
+    with InProcess("http://testserver", key.api_key) as market:
+        with pytest.raises(ValueError, match="old signing key"):
+            market.rotate_key(key.deployment, new_public_key=raw(Ed25519PrivateKey.generate()))
+        with pytest.raises(sdk.ApiError) as wrong:  # signed by a key that is not the deployment's
+            market.rotate_key(
+                key.deployment,
+                old_signing_key=Ed25519PrivateKey.generate(),
+                new_public_key=raw(Ed25519PrivateKey.generate()),
+            )
+        assert wrong.value.code == "bad_signature"
+    old_public = key.public_key_hex
+    assert main(["keyfile", "rotate", str(key.path), "--server", "http://testserver", "--insecure-http"]) == 0
+    rotated = keyfile.load(key.path)
+    assert rotated.public_key_hex != old_public and rotated.api_key != key.api_key
+    assert not (tmp_path / "acme.key.next").exists()
+    assert bytes(AdapterDeployment.objects.get(pk=key.deployment).public_key).hex() == rotated.public_key_hex
+    assert client_with(rotated.api_key).get(API + "problems").status_code == 200
+    assert client_with(key.api_key).get(API + "problems").status_code == 401
+    entry = LedgerEntry.objects.get(kind="deployment.key_rotated")
+    assert (entry.payload["old_public_key"], entry.payload["public_key"]) == (old_public, rotated.public_key_hex)
+    assert main(["keyfile", "rotate", str(key.path), "--server", "http://testserver"]) == 2  # plain HTTP refused
