@@ -6,7 +6,6 @@ Ed25519 signature in `X-OPM-Signature` (base64).
 """
 
 import base64
-import binascii
 import datetime as dt
 from typing import Any
 
@@ -84,7 +83,7 @@ def _signature(text: str, where: str) -> bytes:
     """A base64 Ed25519 signature (64 bytes), or the `bad_signature` problem naming where it was expected."""
     try:
         signature = base64.b64decode(text, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a str that is not ASCII
         signature = b""
     if len(signature) != 64:
         raise OpmError(ErrorCode.BAD_SIGNATURE, f"{where} must hold a base64 Ed25519 signature")

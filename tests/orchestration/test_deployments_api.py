@@ -143,6 +143,7 @@ def test_a_new_signing_key_needs_the_old_keys_signature_over_this_rotation(appro
     refused(rotation(deployment, signing, signing, stranger) | {"public_key": raw(new_signing).hex()})  # other key
     refused(rotation(other["id"], signing, signing, new_signing))  # a statement for another deployment
     refused({**rotation(deployment, signing, signing, new_signing), "old_key_signature": "not base64!"})
+    refused({**rotation(deployment, signing, signing, new_signing), "old_key_signature": "é" * 88})  # not ASCII
     assert bytes(AdapterDeployment.objects.get(pk=deployment).public_key) == raw(signing)
     assert not LedgerEntry.objects.filter(kind="deployment.key_rotated").exists()
 
@@ -234,10 +235,14 @@ def test_deactivating_a_participant_refuses_its_keys_at_once(approved, acme):
     )
 
 
-def test_the_sdk_and_the_command_line_rotate_a_signing_key_the_server_accepts(approved, acme, tmp_path, monkeypatch):
+def test_the_sdk_and_the_command_line_rotate_a_signing_key_the_server_accepts(
+    approved, acme, tmp_path, monkeypatch, request
+):
     """`opm-adapter keyfile rotate` against this server (in process, over WSGI): the old key proves the rotation,
     the key file then holds the new signing and API keys; the SDK refuses to ask without the old key."""
     import httpx
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
 
     from adapters import keyfile, sdk
     from adapters.cli import main
@@ -254,6 +259,10 @@ def test_the_sdk_and_the_command_line_rotate_a_signing_key_the_server_accepts(ap
             super().__init__(*args, **{**kwargs, "transport": httpx.WSGITransport(app=application), "retries": 0})
 
     monkeypatch.setattr(sdk, "MarketClient", InProcess)
+    # As Django's test client does: the test's transaction must outlive each request's connection housekeeping.
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+        request.addfinalizer(lambda signal=signal: signal.connect(close_old_connections))
     with InProcess("http://testserver", key.api_key) as market:
         with pytest.raises(ValueError, match="old signing key"):
             market.rotate_key(key.deployment, new_public_key=raw(Ed25519PrivateKey.generate()))
