@@ -370,6 +370,59 @@ def _cmd_keyfile_set_api_key(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_keyfile_rotate(args: argparse.Namespace) -> int:
+    """Replace the deployment's signing key (and its API key): the old key signs the rotation statement naming
+    the new one. The new key is written to KEYFILE.next first, so a lost answer never loses it."""
+    import dataclasses
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from adapters import keyfile
+    from adapters.sdk import ApiError, MarketClient
+
+    if not _server_url_ok(args, "the API keys would travel unencrypted"):
+        return EXIT_USAGE
+    try:
+        key = keyfile.load(args.keyfile)
+    except keyfile.KeyFileError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    deployment = args.deployment or key.deployment
+    if not key.api_key or deployment is None:
+        _error(f"{args.keyfile} needs its API key and deployment id (--deployment ID) to rotate its signing key")
+        return EXIT_USAGE
+    pending = Path(f"{args.keyfile}.next")
+    try:
+        following = keyfile.create(
+            dataclasses.replace(key, path=pending, signing_key=Ed25519PrivateKey.generate(), deployment=deployment)
+        )
+    except (keyfile.KeyFileError, OSError) as exc:
+        _error(f"{exc} (a rotation whose answer was lost left it: check with the operator before removing it)")
+        return EXIT_FAILED
+    try:
+        with MarketClient(args.server, key.api_key, verify=args.ca_bundle or True, timeout=args.timeout) as market:
+            rotated = market.rotate_key(
+                deployment, old_signing_key=key.signing_key, new_public_key=following.public_key
+            )
+    except ApiError as exc:
+        if exc.status == 0 or exc.transient:
+            _error(
+                f"the rotation may or may not have happened ({exc}); the new key is kept in {pending}: if the "
+                "server now refuses this key file's signatures, move it over the key file and store a new API key "
+                "rotated with the enrolment key"
+            )
+        else:
+            pending.unlink(missing_ok=True)
+            _error(f"rotation refused: {exc}")
+        return EXIT_FAILED
+    following.path = Path(args.keyfile)
+    following.api_key = keyfile.check_api_key(rotated["api_key"])
+    following.save()
+    pending.unlink(missing_ok=True)
+    print(f"{PROG}: deployment {deployment} now signs with {following.public_key_hex}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _cmd_keyfile_show(args: argparse.Namespace) -> int:
     """Print what a key file holds, without its secrets."""
     from adapters import keyfile
@@ -380,6 +433,7 @@ def _cmd_keyfile_show(args: argparse.Namespace) -> int:
         _error(str(exc))
         return EXIT_FAILED
     print(f"public key: {key.public_key_hex}")
+    print(f"deployment: {key.deployment if key.deployment is not None else 'not known (enrol, or pass --deployment)'}")
     print(f"API key: {'set (' + key.api_key.split('_')[1] + ')' if key.api_key else 'not set'}")
     print(f"market log: {key.log.vkey + ', last size ' + str(key.log.size) if key.log else 'not pinned yet'}")
     for handle, record in sorted(key.problems.items()):
@@ -421,6 +475,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             _error(f"enrolment failed: {exc}")
             return EXIT_FAILED
         key.api_key = keyfile.check_api_key(enrolled["api_key"])
+        key.deployment = int(enrolled["id"])
         key.save()
         print(
             f"{PROG}: enrolled deployment {enrolled['id']} ({enrolled['participant']}/{enrolled['label']})",
@@ -496,6 +551,21 @@ def _add_work_commands(commands: argparse._SubParsersAction) -> None:
     set_api_key.add_argument("keyfile", metavar="KEYFILE")
     set_api_key.add_argument("key", metavar="KEY", help="the API key (opm_<prefix>_<secret>), or - to read stdin")
     set_api_key.set_defaults(func=_cmd_keyfile_set_api_key)
+    rotate = keyfile_commands.add_parser(
+        "rotate",
+        help="replace the deployment's signing key, proven by the old one (a new API key comes with it)",
+        description="Generate a new Ed25519 key, sign the rotation statement naming the deployment and both keys "
+        "with the current key, send it with the deployment's API key, and store the new signing and API keys.",
+    )
+    rotate.add_argument("keyfile", metavar="KEYFILE")
+    rotate.add_argument("--server", required=True, metavar="URL", help="the market's base URL (https://...)")
+    rotate.add_argument("--deployment", type=int, metavar="ID", help="the deployment's id (default: from KEYFILE)")
+    rotate.add_argument("--ca-bundle", metavar="PEM", help="CA certificates to verify the server with")
+    rotate.add_argument("--timeout", type=float, default=30.0, metavar="S", help="HTTP timeout per request")
+    rotate.add_argument(
+        "--insecure-http", action="store_true", help="allow an http:// server (development only: nothing is encrypted)"
+    )
+    rotate.set_defaults(func=_cmd_keyfile_rotate)
     show = keyfile_commands.add_parser("show", help="print the public key and state, without secrets")
     show.add_argument("keyfile", metavar="KEYFILE")
     show.set_defaults(func=_cmd_keyfile_show)

@@ -344,7 +344,10 @@ def check_signal(driver: Driver) -> str:
         raise CheckFailed(f"the probe plan failed on {probe.program.name}: {measured.verdict} ({measured.detail})")
     assert base.text_bytes is not None
     gain = privacy.clipped_gain(base.text_bytes, measured.text_bytes, SIGNAL_CLIP)
-    body = privacy.release([gain], clip=SIGNAL_CLIP, noise_multiplier=SIGNAL_NOISE_MULTIPLIER).to_signal_body(1)
+    released = privacy.release([gain], clip=SIGNAL_CLIP, noise_multiplier=SIGNAL_NOISE_MULTIPLIER)
+    body = released.to_signal_body(
+        task=1, round=None, problem="conformance-probe", phase="", plan=probe.plan.content_hash(), base=None
+    )
     errors = schema_errors(SIGNAL_SCHEMA, body)
     if errors:
         raise CheckFailed("; ".join(errors))

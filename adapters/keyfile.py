@@ -65,6 +65,8 @@ class DeploymentKey:
     api_key: str | None = None
     log: LogPin | None = None
     problems: dict[str, ProblemRecord] = dataclasses.field(default_factory=dict)
+    deployment: int | None = None
+    """The deployment's id on the server, once known (enrolment prints it): a key rotation names it."""
 
     @property
     def public_key(self) -> bytes:
@@ -83,6 +85,7 @@ class DeploymentKey:
             "private_key": seed.hex(),
             "public_key": self.public_key_hex,
             "api_key": self.api_key,
+            "deployment": self.deployment,
             "log": self.log.as_json() if self.log else None,
             "problems": {handle: record.as_json() for handle, record in sorted(self.problems.items())},
         }
@@ -97,7 +100,11 @@ class DeploymentKey:
 
 def generate(path: str | os.PathLike[str]) -> DeploymentKey:
     """A fresh Ed25519 key written to a new file; an existing file is never overwritten (it may be enrolled)."""
-    key = DeploymentKey(Path(path), Ed25519PrivateKey.generate())
+    return create(DeploymentKey(Path(path), Ed25519PrivateKey.generate()))
+
+
+def create(key: DeploymentKey) -> DeploymentKey:
+    """Write `key` to its path, which must not exist yet (mode 0600)."""
     try:
         _write_atomically(key.path, key._encode(), replace=False)
     except FileExistsError:
@@ -130,11 +137,14 @@ def load(path: str | os.PathLike[str]) -> DeploymentKey:
         api_key = document.get("api_key")
         if api_key is not None and not isinstance(api_key, str):
             raise ValueError("api_key must be a string")
+        deployment = document.get("deployment")
+        if deployment is not None and (type(deployment) is not int or deployment < 1):
+            raise ValueError("deployment must be a positive integer id")
         log = LogPin(**document["log"]) if document.get("log") else None
         problems = {handle: ProblemRecord(**record) for handle, record in (document.get("problems") or {}).items()}
     except (ValueError, KeyError, TypeError) as exc:
         raise KeyFileError(f"{path}: not a valid key file: {exc}") from None
-    key = DeploymentKey(path, signing_key, api_key, log, problems)
+    key = DeploymentKey(path, signing_key, api_key, log, problems, deployment)
     if document.get("public_key") not in (None, key.public_key_hex):
         raise KeyFileError(f"{path}: the stored public key does not belong to the private key")
     return key
@@ -175,4 +185,13 @@ def _write_atomically(path: Path, data: bytes, *, replace: bool) -> None:
         os.close(directory)
 
 
-__all__ = ["DeploymentKey", "KeyFileError", "LogPin", "ProblemRecord", "check_api_key", "generate", "load"]
+__all__ = [
+    "DeploymentKey",
+    "KeyFileError",
+    "LogPin",
+    "ProblemRecord",
+    "check_api_key",
+    "create",
+    "generate",
+    "load",
+]

@@ -30,8 +30,11 @@ from opendp.mod import OpenDPException
 
 NANO = 1_000_000_000
 GAUSSIAN = "gaussian"
-SIGNAL_KEYS = frozenset({"task", "value", "n", "mechanism", "parameters"})
-MARGINAL_SIGNAL_KEYS = SIGNAL_KEYS | {"statistic", "base"}
+SIGNAL_KEYS = frozenset(
+    {"task", "round", "problem", "phase", "plan", "base", "statistic", "n", "mechanism", "parameters", "value"}
+)
+"""The signed statement's keys (contract opm-adapter 2.0): every one always present, so all of it is signed."""
+PARAMETER_KEYS = frozenset({"noise_multiplier", "clip_bound", "std", "sensitivity"})
 CLIPPED_GAIN = "clipped_gain"
 """A plan against the reference: r_p = clip((ref - plan) / ref, -c, c), range width 2c."""
 MARGINAL_LOG_GAIN = "marginal_log_gain"
@@ -200,20 +203,27 @@ class Release:
     def rho_nano(self) -> int:
         return rho_nano(self.parameters["noise_multiplier"])
 
-    def to_signal_body(self, task_id: int | str, base: str | None = None) -> dict[str, Any]:
-        """The body the adapter signs and sends: the noised statistic and public parameters, nothing else.
-        A marginal gain names its statistic and the portfolio it was measured against (`base`, its hash)."""
-        body: dict[str, Any] = {
-            "task": task_id,
-            "value": self.value,
+    def to_signal_body(
+        self, *, task: int, round: int | None, problem: str, phase: str, plan: str, base: str | None
+    ) -> dict[str, Any]:
+        """The statement the adapter signs and sends: what was measured (the task, its round and phase, the
+        problem, the candidate plan's hash and the portfolio it joins, or null), the noised statistic and the
+        mechanism's public parameters; nothing else. The server refuses it unless every field is the task's."""
+        if (base is None) != (self.statistic == CLIPPED_GAIN):
+            raise PrivacyError(f"a {self.statistic} release names a base portfolio exactly when it is marginal")
+        return {
+            "task": task,
+            "round": round,
+            "problem": problem,
+            "phase": phase,
+            "plan": plan,
+            "base": base,
+            "statistic": self.statistic,
             "n": self.n,
             "mechanism": self.mechanism,
             "parameters": dict(self.parameters),
+            "value": self.value,
         }
-        if self.statistic != CLIPPED_GAIN:
-            body["statistic"] = self.statistic
-            body["base"] = base
-        return body
 
 
 def _check_gains(gains: Sequence[float], bound: float, lower: float) -> list[float]:

@@ -24,7 +24,9 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from adapters.contract import rotation_statement
 from adapters.ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from adapters.ledger.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
 from adapters.ledger.note import NoteError, Verifier
@@ -123,6 +125,10 @@ class Task:
     base: dict[str, Any] | None = None
     """A portfolio task: the portfolio S the plan (candidate q) would join; None for a plan against the reference."""
     base_hash: str | None = None
+    round: int | None = None
+    """The search round that asked (None for a task outside a round): part of the signed statement."""
+    phase: str = ""
+    """The round's phase (`selection`, `confirmation`, or empty): part of the signed statement."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Task:
@@ -138,6 +144,8 @@ class Task:
                 lease_expires_at=str(data["lease_expires_at"]),
                 base=None if base is None else dict(base),
                 base_hash=None if base is None else str(data["base_hash"]),
+                round=None if data["round"] is None else int(data["round"]),
+                phase=str(data["phase"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ApiError(BAD_RESPONSE, 200, f"a leased task is malformed: {exc!r}") from None
@@ -322,9 +330,30 @@ class MarketClient:
         )
         return self._json(response)
 
-    def rotate_key(self, deployment: int, *, public_key_hex: str | None = None) -> dict[str, Any]:
-        """A new API key for a deployment (the old one stops working at once), optionally a new signing key."""
-        payload = {"public_key": public_key_hex} if public_key_hex else {}
+    def rotate_key(
+        self,
+        deployment: int,
+        *,
+        old_signing_key: Ed25519PrivateKey | None = None,
+        new_public_key: bytes | None = None,
+    ) -> dict[str, Any]:
+        """A new API key for a deployment (the old one stops working at once) and, with `new_public_key`, a new
+        signing key: that needs the old signing key, which signs the rotation statement naming the new one.
+
+        Not retried after sending: a lost answer leaves the new API key unknown (rotate it again with the
+        enrolment key) and, when the signing key changed, the new signing key is the one to keep."""
+        payload: dict[str, Any] = {}
+        if new_public_key is not None:
+            if old_signing_key is None:
+                raise ValueError("rotating the signing key needs the old signing key to sign the rotation statement")
+            old_public_key = old_signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+            statement = rotation_statement(
+                deployment=deployment, old_public_key=old_public_key, new_public_key=new_public_key
+            )
+            payload = {
+                "public_key": new_public_key.hex(),
+                "old_key_signature": base64.b64encode(old_signing_key.sign(statement)).decode("ascii"),
+            }
         response = self._request("POST", f"deployments/{deployment}/rotate", idempotent=False, payload=payload)
         return self._json(response)
 
@@ -338,11 +367,14 @@ class MarketClient:
         body = {"handle": handle, "problem_class": problem_class, "corpus_size": corpus_size, "commitment": commitment}
         return self._json(self._request("POST", "problems", payload=body, idempotent=False))
 
-    def lease(self, *, limit: int = 1, lease_seconds: int = 600) -> list[Task]:
-        """Lease up to `limit` tasks. Never retried after sending: every lease charges the privacy budget."""
-        response = self._request(
-            "POST", "tasks/lease", payload={"limit": limit, "lease_seconds": lease_seconds}, idempotent=False
-        )
+    def lease(self, *, limit: int = 1, lease_seconds: int = 600, problem: str | None = None) -> list[Task]:
+        """Lease up to `limit` tasks (only `problem`'s, when named: a deployment may hold several corpora of one
+        class, and a task measured on another corpus is refused). Never retried after sending: every lease
+        charges the privacy budget."""
+        payload: dict[str, Any] = {"limit": limit, "lease_seconds": lease_seconds}
+        if problem is not None:
+            payload["problem"] = problem
+        response = self._request("POST", "tasks/lease", payload=payload, idempotent=False)
         document = self._json(response)
         tasks = document.get("tasks") if isinstance(document, dict) else None
         if not isinstance(tasks, list):

@@ -22,6 +22,7 @@ from typing import Any
 
 import rfc8785
 
+from adapters.contract import SIGNAL_PAYLOAD_COPIES
 from adapters.drivers import CorpusError, Driver, get_driver
 from adapters.drivers.base import OK
 from adapters.evaluate import (
@@ -264,7 +265,12 @@ class WorkLoop:
                 assert index is not None
                 leaf = self.client.verify_inclusion(index, checkpoint)
                 payload = leaf.get("payload") or {}
-                if leaf.get("kind") != "signal.accepted" or payload.get("body") != json.loads(body):
+                signed = json.loads(body)
+                if (
+                    leaf.get("kind") != "signal.accepted"
+                    or payload.get("body") != signed
+                    or any(payload.get(field) != signed[key] for field, key in SIGNAL_PAYLOAD_COPIES.items())
+                ):
                     raise LogVerificationError(f"ledger entry {index} is not the signal we sent for task {task_id}")
             pending = len(self.accepted) - len(covered)
             later = f"; {pending} not yet covered by a checkpoint" if pending else ""
@@ -328,7 +334,7 @@ class WorkLoop:
             if options.max_tasks is not None and self.handled >= options.max_tasks:
                 return
             try:
-                tasks = self.client.lease(limit=1, lease_seconds=options.lease_seconds)
+                tasks = self.client.lease(limit=1, lease_seconds=options.lease_seconds, problem=options.problem)
             except ApiError as exc:
                 if exc.code == BUDGET_EXHAUSTED:
                     self.log(f"the server's privacy budget for this participant is spent: {exc.detail}")
@@ -489,7 +495,16 @@ class WorkLoop:
             self.log(f"task {task.id}: {exc}")
             self._report_failure(task, RELEASE_ERROR)
             return
-        body = rfc8785.dumps(released.to_signal_body(task.id, task.base_hash))
+        body = rfc8785.dumps(
+            released.to_signal_body(
+                task=task.id,
+                round=task.round,
+                problem=task.problem,
+                phase=task.phase,
+                plan=task.plan_hash,
+                base=task.base_hash,
+            )
+        )
         try:
             receipt = self.client.submit_signal(body, self.key.signing_key)
         except ApiError as exc:

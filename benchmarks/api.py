@@ -63,7 +63,7 @@ def setup_database(env: dict, tasks: int) -> tuple[str, list[int], Ed25519Privat
         actor="bench",
     )
     contract_mark_approved(
-        contract=contract_create(name="opm-adapter", version="1.0.0", message_schemas=ADAPTER_CONTRACT_SCHEMAS)
+        contract=contract_create(name="opm-adapter", version="2.0.0", message_schemas=ADAPTER_CONTRACT_SCHEMAS)
     )
     PassSpec.objects.create(
         toolchain="llvm", name="gvn", kind="function", description="d", toolchain_version="22", synced_at=timezone.now()
@@ -74,7 +74,7 @@ def setup_database(env: dict, tasks: int) -> tuple[str, list[int], Ed25519Privat
         "toolchain": "llvm",
         "toolchain_version": "22.1.8",
         "artifact_digest": "sha256:" + "0" * 64,
-        "contracts": ["opm-adapter@1.0.0"],
+        "contracts": ["opm-adapter@2.0.0"],
         "passes": ["gvn"],
     }
     release = release_submit(manifest=manifest, vendor="bench", actor="bench")
@@ -203,13 +203,25 @@ def main() -> int:
                 time.sleep(0.1)
         signals = []
         for task in task_ids:
-            body = rfc8785.dumps(
+            sensitivity = 2 * 0.1 / 250
+            body = rfc8785.dumps(  # the full signed statement of contract opm-adapter 2.0
                 {
                     "task": task,
-                    "value": 0.01,
+                    "round": None,
+                    "problem": "corpus",
+                    "phase": "",
+                    "plan": "cd" * 32,
+                    "base": None,
+                    "statistic": "clipped_gain",
                     "n": 250,
                     "mechanism": "gaussian",
-                    "parameters": {"noise_multiplier": 1000.0, "clip_bound": 0.1},
+                    "parameters": {
+                        "noise_multiplier": 1000.0,
+                        "clip_bound": 0.1,
+                        "std": 1000.0 * sensitivity,
+                        "sensitivity": sensitivity,
+                    },
+                    "value": 0.01,
                 }
             )
             headers = {

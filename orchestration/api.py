@@ -6,7 +6,6 @@ Ed25519 signature in `X-OPM-Signature` (base64).
 """
 
 import base64
-import binascii
 import datetime as dt
 from typing import Any
 
@@ -78,6 +77,17 @@ class IsParticipantOrDeployment(BasePermission):
         if not isinstance(request.auth, Participant | AdapterDeployment):
             raise NotAuthenticated("this endpoint needs an enrolment key or a deployment's API key")
         return True
+
+
+def _signature(text: str, where: str) -> bytes:
+    """A base64 Ed25519 signature (64 bytes), or the `bad_signature` problem naming where it was expected."""
+    try:
+        signature = base64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error, or a str that is not ASCII
+        signature = b""
+    if len(signature) != 64:
+        raise OpmError(ErrorCode.BAD_SIGNATURE, f"{where} must hold a base64 Ed25519 signature")
+    return signature
 
 
 class RawBodyParser(BaseParser):
@@ -223,6 +233,15 @@ class LeaseInput(serializers.Serializer):
     lease_seconds = serializers.IntegerField(min_value=10, max_value=7200, default=600)
 
 
+class TaskLeaseInput(LeaseInput):
+    problem = serializers.RegexField(
+        r"^[A-Za-z0-9._-]{1,100}$",
+        required=False,
+        help_text="Lease only this problem's tasks (the handle the adapter registered and evaluates on); "
+        "without it, tasks of any problem this deployment registered.",
+    )
+
+
 class TaskOutput(serializers.Serializer):
     id = serializers.IntegerField()
     problem = serializers.CharField(help_text="The handle of the local problem to evaluate on.")
@@ -234,6 +253,8 @@ class TaskOutput(serializers.Serializer):
         "null: the plan's gain over the reference.",
     )
     base_hash = serializers.CharField(allow_null=True, help_text="Content hash of `base`, or null.")
+    round = serializers.IntegerField(allow_null=True, help_text="The search round that asked, or null.")
+    phase = serializers.CharField(allow_blank=True, help_text="The round's phase: selection, confirmation or empty.")
     noise_multiplier = serializers.FloatField()
     clip_bound = serializers.FloatField()
     lease_expires_at = serializers.DateTimeField()
@@ -251,6 +272,8 @@ def _task_out(task: EvaluationTask) -> dict:
         "plan_hash": task.plan.content_hash,
         "base": task.base.body if task.base else None,
         "base_hash": task.base.content_hash if task.base else None,
+        "round": task.round_id,
+        "phase": task.phase,
         "noise_multiplier": task.noise_multiplier,
         "clip_bound": task.clip_bound,
         "lease_expires_at": task.lease_expires_at.isoformat(),
@@ -260,14 +283,15 @@ def _task_out(task: EvaluationTask) -> dict:
 class LeaseView(DeploymentView):
     """Lease up to `limit` tasks; each lease charges the participant's privacy budget in the same transaction."""
 
-    @extend_schema(request=LeaseInput, responses={200: LeaseOutput, **problems(400, 401, 403, 409)})
+    @extend_schema(request=TaskLeaseInput, responses={200: LeaseOutput, **problems(400, 401, 403, 404, 409)})
     def post(self, request: Request) -> Response:
-        data = LeaseInput(data=request.data)
+        data = TaskLeaseInput(data=request.data)
         data.is_valid(raise_exception=True)
         tasks = services.tasks_lease(
             deployment=request.auth,
             limit=data.validated_data["limit"],
             lease=dt.timedelta(seconds=data.validated_data["lease_seconds"]),
+            problem=data.validated_data.get("problem"),
         )
         return Response({"tasks": [_task_out(t) for t in tasks]})
 
@@ -313,20 +337,27 @@ class FailureView(DeploymentView):
 
 
 class SignalParameters(serializers.Serializer):
-    noise_multiplier = serializers.FloatField()
-    clip_bound = serializers.FloatField()
-    std = serializers.FloatField(required=False)
-    sensitivity = serializers.FloatField(required=False)
+    noise_multiplier = serializers.FloatField(help_text="The task's noise multiplier m.")
+    clip_bound = serializers.FloatField(help_text="The task's clip bound c.")
+    std = serializers.FloatField(help_text="The noise's standard deviation, m times the sensitivity.")
+    sensitivity = serializers.FloatField(help_text="The mean's sensitivity: 2c/n (clipped gain) or c/n (marginal).")
 
 
 class SignalBody(serializers.Serializer):
-    """Exactly these keys, as RFC 8785 canonical JSON bytes: nothing else leaves the adapter."""
+    """The statement the deployment signs (contract opm-adapter 2.0): exactly these keys, as RFC 8785 canonical
+    JSON bytes. Every field but the value and std must be the leased task's, or the signal is refused."""
 
     task = serializers.IntegerField()
-    value = serializers.FloatField(help_text="Noised clipped mean gain over the reference.")
+    round = serializers.IntegerField(allow_null=True, help_text="The task's search round, or null.")
+    problem = serializers.CharField(help_text="The handle of the problem (corpus) it was measured on.")
+    phase = serializers.ChoiceField(choices=["", "selection", "confirmation"])
+    plan = serializers.CharField(help_text="Content hash of the plan measured (a portfolio task: the candidate).")
+    base = serializers.CharField(allow_null=True, help_text="A portfolio task: the portfolio's hash; else null.")
+    statistic = serializers.ChoiceField(choices=["clipped_gain", "marginal_log_gain"])
     n = serializers.IntegerField(help_text="The corpus size registered for the problem.")
     mechanism = serializers.ChoiceField(choices=["gaussian"])
     parameters = SignalParameters()
+    value = serializers.FloatField(help_text="The noised statistic (clipped mean gain, or mean marginal gain).")
 
 
 class SignalOutput(serializers.Serializer):
@@ -352,12 +383,7 @@ class SignalsView(DeploymentView):
         responses={201: SignalOutput, 200: SignalOutput, **problems(400, 401, 403, 404, 409)},
     )
     def post(self, request: Request) -> Response:
-        try:
-            signature = base64.b64decode(request.headers.get("X-OPM-Signature", ""), validate=True)
-        except binascii.Error:
-            signature = b""
-        if len(signature) != 64:
-            raise OpmError(ErrorCode.BAD_SIGNATURE, "X-OPM-Signature must hold a base64 Ed25519 signature")
+        signature = _signature(request.headers.get("X-OPM-Signature", ""), "X-OPM-Signature")
         signal, created = services.signal_submit(deployment=request.auth, body=request.data, signature=signature)
         return Response(
             {"task": signal.task_id, "ledger_index": signal.ledger_index},
@@ -440,6 +466,13 @@ class RotateInput(serializers.Serializer):
     public_key = serializers.RegexField(
         r"^[0-9a-f]{64}$", required=False, help_text="A new Ed25519 public key for signals (optional)."
     )
+    old_key_signature = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="With `public_key`: base64 Ed25519 signature, by the current signing key, over the RFC 8785 "
+        'rotation statement {"purpose": "opm-signing-key-rotation", "deployment", "old_public_key", '
+        '"new_public_key"} (keys in hex).',
+    )
 
 
 class DeploymentActionView(DeploymentView):
@@ -460,16 +493,20 @@ class DeploymentActionView(DeploymentView):
 
 
 class RotateKeyView(DeploymentActionView):
-    """Replace a deployment's API key (the old one stops working at once), optionally with a new signing key."""
+    """Replace a deployment's API key (the old one stops working at once), optionally with a new signing key:
+    that needs `old_key_signature`, the current signing key's signature over the rotation statement."""
 
     @extend_schema(request=RotateInput, responses={200: KeyOutput, **problems(400, 401, 403, 404, 409)})
     def post(self, request: Request, pk: int) -> Response:
         data = RotateInput(data=request.data)
         data.is_valid(raise_exception=True)
         public_key = data.validated_data.get("public_key")
+        proof_text = data.validated_data.get("old_key_signature") if public_key else None
+        proof = None if proof_text is None else _signature(proof_text, "old_key_signature")
         deployment, key = services.deployment_key_rotate(
             deployment=self.deployment(pk),
             public_key=bytes.fromhex(public_key) if public_key else None,
+            old_key_signature=proof,
             actor=self.actor(),
         )
         return Response({**DeploymentOutput(deployment).data, "api_key": key})

@@ -1,7 +1,10 @@
 """Backtests (docs/design.md §8): replay a ledger export offline and check every orchestration decision.
 
 The replay reads only the export (no database, no network, no toolchain): it verifies the export against its
-signed checkpoint, checks every signal's Ed25519 signature with the deployment key the ledger enrolled, runs
+signed checkpoint, follows every deployment's chain of signing keys (each rotation signed by the key it
+replaces), checks every signal's Ed25519 signature over its full statement with the key its deployment held
+then, refuses an entry whose payload says anything its signed statement does not, or a statement (or task)
+cited twice, runs
 each round's strategy again from its recorded seed and recorded public scores, recomputes the aggregates,
 the winner and the promotion decision with today's rules, and applies every promoted delta to its parent.
 The attestation states what was replayed and the verdict; it carries no clock, so two runs are identical.
@@ -24,11 +27,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from adapters import delta as plan_delta
+from adapters.contract import SIGNAL_PAYLOAD_COPIES, rotation_statement
 from adapters.ledger.export import ENTRIES_FILE, ExportReport, verify_export
 from adapters.ledger.note import NoteError, Signer, Verifier, open_note, sign_note
 from adapters.plan import Plan, PlanError, problem_toolchain, reference_plan
 from adapters.portfolio import Portfolio, PortfolioDelta, apply_delta
-from adapters.privacy import CLIPPED_GAIN, MARGINAL_LOG_GAIN, RANGE_WIDTH
+from adapters.privacy import MARGINAL_LOG_GAIN, RANGE_WIDTH, SIGNAL_KEYS, statistic_for
 from adapters.search import Evaluation
 from orchestration import decisions
 
@@ -73,6 +77,21 @@ class _Round:
     kind: str = "plan"
     """`plan`, or `portfolio`: then `incumbent` is the portfolio the round seeks a member for."""
     privacy: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+SIGNAL_PAYLOAD_KEYS = frozenset({*SIGNAL_PAYLOAD_COPIES, "participant", "body", "signature"})
+"""A `signal.accepted` payload holds exactly these: the signed statement, its signature, the signing
+deployment's participant and the statement's readable copies (`orchestration.services.work.signal_payload`)."""
+
+
+@dataclasses.dataclass
+class _Signers:
+    """Who could sign what at this point of the replayed history, and which statements were already cited."""
+
+    keys: dict[str, bytes] = dataclasses.field(default_factory=dict)  # "deployment:<id>" -> its current key
+    participants: dict[str, str] = dataclasses.field(default_factory=dict)  # "deployment:<id>" -> participant
+    tasks: dict[int, int] = dataclasses.field(default_factory=dict)  # task -> the entry that cited its signal
+    statements: dict[bytes, int] = dataclasses.field(default_factory=dict)  # signed bytes -> the entry citing them
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,14 +140,14 @@ def replay(directory: str | Path, progress: Callable[[int], None] | None = None)
 
 
 def _replay(entries: Iterator[dict[str, Any]], made: list[dict[str, Any]]) -> None:
-    keys: dict[str, bytes] = {}  # "deployment:<id>" -> its Ed25519 public key at this point of history
+    signers = _Signers()
     current: dict[str, tuple[int, str, dict[str, Any]]] = {}  # class -> (version, hash, body)
     portfolios: dict[str, tuple[int, str, dict[str, Any]]] = {}  # class -> (version, hash, body)
     rounds: dict[int, _Round] = {}
     for entry in entries:
         index, kind, payload = entry["index"], entry["kind"], entry["payload"]
         try:
-            _replay_entry(index, kind, payload, entry, keys, current, portfolios, rounds, made)
+            _replay_entry(index, kind, payload, entry, signers, current, portfolios, rounds, made)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             # A tampered or foreign export: a verdict naming the entry, never a traceback.
             raise Divergence(index, f"a malformed {kind} entry ({type(exc).__name__}: {exc})") from None
@@ -139,16 +158,18 @@ def _replay_entry(
     kind: str,
     payload: dict[str, Any],
     entry: dict[str, Any],
-    keys: dict[str, bytes],
+    signers: _Signers,
     current: dict[str, tuple[int, str, dict[str, Any]]],
     portfolios: dict[str, tuple[int, str, dict[str, Any]]],
     rounds: dict[int, _Round],
     made: list[dict[str, Any]],
 ) -> None:
     if kind == "deployment.enrolled":
-        keys[f"deployment:{payload['deployment']}"] = bytes.fromhex(payload["public_key"])
+        deployment = f"deployment:{payload['deployment']}"
+        signers.keys[deployment] = bytes.fromhex(payload["public_key"])
+        signers.participants[deployment] = payload["participant"]
     elif kind == "deployment.key_rotated" and "public_key" in payload:
-        keys[entry["subject"]] = bytes.fromhex(payload["public_key"])
+        _rotated(index, entry, signers)
     elif kind == "round.started":
         started = _started(index, payload, portfolios if payload.get("kind") == "portfolio" else current)
         # What the orchestrator left out as already asked about: plans earlier rounds from the same start
@@ -167,8 +188,10 @@ def _replay_entry(
         _pooled(index, payload, _round_of(rounds, payload, index))
     elif kind == "round.dispatched":
         _dispatched(index, payload, _round_of(rounds, payload, index))
-    elif kind == "signal.accepted" and payload.get("round") is not None:
-        _signal(index, entry, keys, _round_of(rounds, payload, index))
+    elif kind == "signal.accepted":
+        body = _signed_statement(index, entry, signers)
+        if body["round"] is not None:
+            _signal(index, payload, body, _round_of(rounds, body, index))
     elif kind in ("plan.promoted", "portfolio.promoted"):
         state = _round_of(rounds, payload, index)
         if (kind == "portfolio.promoted") != (state.kind == "portfolio"):
@@ -317,30 +340,75 @@ def _dispatched(index: int, payload: dict[str, Any], state: _Round) -> None:
     state.dispatched[phase] = plans
 
 
-def _signal(index: int, entry: dict[str, Any], keys: dict[str, bytes], state: _Round) -> None:
+def _rotated(index: int, entry: dict[str, Any], signers: _Signers) -> None:
+    """A new signing key counts only if the key it replaces signed the rotation statement naming it."""
+    payload, deployment = entry["payload"], entry["subject"]
+    old, new = signers.keys.get(deployment), bytes.fromhex(payload["public_key"])
+    try:
+        if old is None or "old_key_signature" not in payload:
+            raise InvalidSignature
+        statement = rotation_statement(
+            deployment=int(deployment.removeprefix("deployment:")), old_public_key=old, new_public_key=new
+        )
+        Ed25519PublicKey.from_public_bytes(old).verify(bytes.fromhex(payload["old_key_signature"]), statement)
+    except (InvalidSignature, ValueError):
+        raise Divergence(index, f"{deployment}'s new signing key is not signed over by the key it replaces") from None
+    signers.keys[deployment] = new
+
+
+def _signed_statement(index: int, entry: dict[str, Any], signers: _Signers) -> dict[str, Any]:
+    """The signal's statement, once its signature, its payload's copies, its participant and its uniqueness are
+    checked: an operator cannot cite a signal for another plan, phase, problem or round, nor cite one twice."""
     payload = entry["payload"]
-    key = keys.get(entry["actor"])
     body = payload["body"]
+    task = payload["task"]
+    if set(payload) != SIGNAL_PAYLOAD_KEYS or not isinstance(body, dict) or set(body) != SIGNAL_KEYS:
+        raise Divergence(index, f"the signal for task {task} is not a full signed statement (opm-adapter 2.0)")
+    signed = rfc8785.dumps(body)
+    key = signers.keys.get(entry["actor"])
     try:
         if key is None:
             raise InvalidSignature
-        Ed25519PublicKey.from_public_bytes(key).verify(bytes.fromhex(payload["signature"]), rfc8785.dumps(body))
+        Ed25519PublicKey.from_public_bytes(key).verify(bytes.fromhex(payload["signature"]), signed)
     except (InvalidSignature, ValueError):
+        raise Divergence(index, f"the signal for task {task} does not verify with its deployment's key") from None
+    differing = sorted(field for field, name in SIGNAL_PAYLOAD_COPIES.items() if payload[field] != body[name])
+    if entry["subject"] != f"task:{body['task']}":
+        differing.append("subject")
+    if payload["participant"] != signers.participants.get(entry["actor"]):
+        differing.append("participant")
+    if differing:
         raise Divergence(
-            index, f"the signal for task {payload['task']} does not verify with its deployment's key"
-        ) from None
-    marginal = body.get("statistic") == MARGINAL_LOG_GAIN
-    if marginal != (state.kind == "portfolio") or (marginal and body.get("base") != state.incumbent):
-        raise Divergence(index, f"the signal for task {payload['task']} does not measure what its round asked")
+            index, f"the signal for task {task}: the entry's {', '.join(differing)} differ from what was signed"
+        )
+    for seen, what, name in ((signers.tasks, body["task"], "task"), (signers.statements, signed, "statement")):
+        if what in seen:
+            raise Divergence(
+                index, f"the signal for task {body['task']}: its {name} was already cited by entry {seen[what]}"
+            )
+        seen[what] = index
+    return body
+
+
+def _signal(index: int, payload: dict[str, Any], body: dict[str, Any], state: _Round) -> None:
+    """A signed statement as an observation of its round: it must measure what the round dispatched."""
+    task = body["task"]
+    marginal = body["statistic"] == MARGINAL_LOG_GAIN
+    if body["statistic"] != statistic_for(body["base"]):
+        raise Divergence(index, f"the signal for task {task} names a statistic its base does not ask for")
+    if marginal != (state.kind == "portfolio") or body["base"] != (state.incumbent if marginal else None):
+        raise Divergence(index, f"the signal for task {task} does not measure what its round asked")
+    if body["plan"] not in state.dispatched.get(body["phase"], []):
+        raise Divergence(index, f"the signal for task {task} measures a plan its round's {body['phase']} never asked")
     observation = decisions.Observation(
         participant=payload["participant"],
         value=body["value"],
         corpus_size=body["n"],
         noise_multiplier=body["parameters"]["noise_multiplier"],
         clip_bound=body["parameters"]["clip_bound"],
-        width=RANGE_WIDTH[MARGINAL_LOG_GAIN if marginal else CLIPPED_GAIN],
+        width=RANGE_WIDTH[body["statistic"]],
     )
-    state.observations.setdefault((payload["phase"], payload["plan_hash"]), []).append(observation)
+    state.observations.setdefault((body["phase"], body["plan"]), []).append(observation)
     state.evidence.append(index)
 
 

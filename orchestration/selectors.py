@@ -4,8 +4,10 @@ from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
 
+from adapters.contract import ADAPTER_CONTRACT_RANGE
 from adapters.plan import problem_toolchain
 from adapters.portfolio import Portfolio as PortfolioFile
+from governance.models import LedgerEntry
 from orchestration import accounting
 from orchestration.models import (
     AdapterDeployment,
@@ -23,6 +25,7 @@ from orchestration.models import (
     TaskState,
 )
 from registry.models import ReleaseState
+from registry.selectors import releases_discover
 
 
 @dataclass(frozen=True)
@@ -136,11 +139,14 @@ def portfolio_candidates_tried(*, problem_class: str, base: Portfolio) -> set[st
 
 
 def problems_for_class(*, problem_class: str) -> list[LocalProblem]:
-    """Problems of a class whose deployment may work now, one per participant (its first registered)."""
+    """Problems of a class whose deployment may work now, one per participant (its first registered), of
+    releases implementing the contract version this server signs statements for (`ADAPTER_CONTRACT_RANGE`):
+    an older adapter's signals would be refused, so it is never asked (nor charged)."""
     problems = (
         LocalProblem.objects.filter(
             problem_class=problem_class,
             deployment__in=deployments_eligible_for_work(),
+            deployment__release__in=releases_discover(contract=ADAPTER_CONTRACT_RANGE).order_by().values("pk"),
             participant__active=True,
         )
         .select_related("participant", "deployment")
@@ -178,3 +184,12 @@ def plans_tried(*, problem_class: str, incumbent: Plan) -> set[str]:
         .values_list("plan__content_hash", flat=True)
         .distinct()
     )
+
+
+def deployment_signing_keys(*, deployment: AdapterDeployment) -> set[bytes]:
+    """Every Ed25519 key the deployment has signed with, from its ledgered enrolment and rotations (the ledger
+    is append-only, so a key once held stays listed)."""
+    entries = LedgerEntry.objects.filter(
+        subject=f"deployment:{deployment.pk}", kind__in=("deployment.enrolled", "deployment.key_rotated")
+    ).values_list("payload", flat=True)
+    return {bytes.fromhex(payload["public_key"]) for payload in entries if payload.get("public_key")}

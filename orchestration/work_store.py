@@ -22,15 +22,15 @@ from registry.models import AdapterRelease
 _D, _P, _R = AdapterDeployment._meta.db_table, Participant._meta.db_table, AdapterRelease._meta.db_table
 _DEPLOYMENT_COLUMNS = ("id", "participant_id", "release_id", "label", "public_key", "api_key_hash", "status")
 _DEPLOYMENT_BY_PREFIX = f"""
-    SELECT {", ".join(f"d.{c}" for c in _DEPLOYMENT_COLUMNS)}, p.name, r.name, r.version, r.toolchain, r.state
+    SELECT {", ".join(f"d.{c}" for c in _DEPLOYMENT_COLUMNS)}, p.name, p.active, r.name, r.version, r.toolchain, r.state
     FROM {_D} d JOIN {_P} p ON p.id = d.participant_id JOIN {_R} r ON r.id = d.release_id
     WHERE d.api_key_prefix = %s
 """
 
 
 def deployment_by_prefix(prefix: str) -> AdapterDeployment | None:
-    """The deployment with its participant's name and its release's state loaded, other columns deferred
-    (`from_db`: reading one loads it, saving never overwrites what was not read)."""
+    """The deployment with its participant's name and standing and its release's state loaded, other columns
+    deferred (`from_db`: reading one loads it, saving never overwrites what was not read)."""
     with connection.cursor() as cursor:
         cursor.execute(_DEPLOYMENT_BY_PREFIX, [prefix])
         row = cursor.fetchone()
@@ -38,9 +38,9 @@ def deployment_by_prefix(prefix: str) -> AdapterDeployment | None:
         return None
     columns = dict(zip(_DEPLOYMENT_COLUMNS, row, strict=False))
     columns["public_key"] = bytes(columns["public_key"])  # memoryview on PostgreSQL
-    name, release_name, release_version, toolchain, state = row[len(_DEPLOYMENT_COLUMNS) :]
+    name, active, release_name, release_version, toolchain, state = row[len(_DEPLOYMENT_COLUMNS) :]
     deployment = _loaded(AdapterDeployment, columns)
-    deployment.participant = _loaded(Participant, {"id": deployment.participant_id, "name": name})
+    deployment.participant = _loaded(Participant, {"id": deployment.participant_id, "name": name, "active": active})
     deployment.release = _loaded(
         AdapterRelease,
         {

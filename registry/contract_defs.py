@@ -7,16 +7,20 @@ harness checks exactly what the server validates.
 
 from adapters.contract import (
     ADAPTER_CONTRACT_NAME,
+    ADAPTER_CONTRACT_RANGE,
     ADAPTER_CONTRACT_SCHEMAS,
     ADAPTER_CONTRACT_VERSION,
     MANIFEST_SCHEMA,
+    ROTATION_SCHEMA,
     SIGNAL_SCHEMA,
 )
 
 __all__ = [
     "ADAPTER_CONTRACT_NAME",
+    "ADAPTER_CONTRACT_RANGE",
     "ADAPTER_CONTRACT_SCHEMAS",
     "ADAPTER_CONTRACT_VERSION",
     "MANIFEST_SCHEMA",
+    "ROTATION_SCHEMA",
     "SIGNAL_SCHEMA",
 ]

@@ -21,12 +21,13 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from adapters.contract import SIGNAL_PAYLOAD_COPIES
 from adapters.ledger.checkpoint import Checkpoint, sign_checkpoint
 from adapters.ledger.export import encode_leaf
 from adapters.ledger.merkle import MemoryHashStore, consistency_proof, inclusion_proof, tree_hash
 from adapters.ledger.note import Signer, generate_signer_key
+from adapters.privacy import SIGNAL_KEYS, statistic_for
 
-SIGNAL_KEYS = {"task", "value", "n", "mechanism", "parameters"}
 ORIGIN = "market.test/log"
 BASE_URL = "https://market.test"
 PLAN_BODY = {"toolchain": "llvm", "passes": [{"name": "default", "params": {"level": "Oz"}}, {"name": "gvn"}]}
@@ -59,6 +60,8 @@ class FakeMarket:
         self.signer = Signer.from_skey(skey)
         self.checkpoints: list[bytes] = []
         self.lease_lost = False  # heartbeats answer lease_expired
+        self.lease_requests: list[dict[str, Any]] = []
+        self.honour_problem = True  # False: a compromised server leasing tasks of any problem
 
     # --- setup -----------------------------------------------------------------------------------------------
 
@@ -75,6 +78,8 @@ class FakeMarket:
         noise_multiplier: float = 20.0,
         base: dict[str, Any] | None = None,
         problem: str = "corpus",
+        round: int | None = None,
+        phase: str = "",
     ) -> list[int]:
         """Queue tasks for `plan`; with `base` (a portfolio document), tasks asking for its marginal gain."""
         body = plan or PLAN_BODY
@@ -91,6 +96,8 @@ class FakeMarket:
                 "base": base,
                 "base_hash": None if base is None else hashlib.sha256(rfc8785.dumps(base)).hexdigest(),
                 "problem": problem,
+                "round": round,
+                "phase": phase,
             }
             ids.append(task_id)
         return ids
@@ -164,7 +171,11 @@ class FakeMarket:
 
     def _lease(self, document: dict[str, Any]) -> httpx.Response:
         leased = []
+        self.lease_requests.append(document)
+        wanted = document.get("problem")
         for task in self.tasks.values():
+            if self.honour_problem and wanted is not None and task["problem"] != wanted:
+                continue
             if task["state"] == "queued" and len(leased) < document.get("limit", 1):
                 task["state"] = "leased"
                 leased.append({k: v for k, v in task.items() if k != "state"})
@@ -182,11 +193,19 @@ class FakeMarket:
             return problem(400, "bad_signature", "the signature does not verify with this deployment's key")
         document = json.loads(body)
         task = self.tasks[document["task"]]
-        keys = SIGNAL_KEYS if task["base"] is None else SIGNAL_KEYS | {"statistic", "base"}
-        if set(document) != keys or rfc8785.dumps(document) != body:
-            return problem(400, "invalid_signal", "not a canonical signal")
-        if task["base"] is not None and document["base"] != task["base_hash"]:
-            return problem(400, "invalid_signal", "measured against another portfolio")
+        if set(document) != SIGNAL_KEYS or rfc8785.dumps(document) != body:
+            return problem(400, "invalid_signal", "not a canonical full statement")
+        expected = {
+            "round": task["round"],
+            "problem": task["problem"],
+            "phase": task["phase"],
+            "plan": task["plan_hash"],
+            "base": task["base_hash"],
+            "statistic": statistic_for(task["base"]),
+        }
+        differing = sorted(key for key, value in expected.items() if document[key] != value)
+        if differing:
+            return problem(400, "invalid_signal", f"{', '.join(differing)} differ from the task's", fields=differing)
         if document["task"] in self.signals:
             if self.signals[document["task"]] == body:
                 return httpx.Response(200, json={"task": task["id"], "ledger_index": task["ledger_index"]})
@@ -195,7 +214,8 @@ class FakeMarket:
             return problem(409, "task_not_leased", f"task {task['id']} is {task['state']}")
         task["state"] = "done"
         self.signals[task["id"]] = body
-        task["ledger_index"] = self.append("signal.accepted", {"task": task["id"], "body": document})
+        copies = {field: document[key] for field, key in SIGNAL_PAYLOAD_COPIES.items()}
+        task["ledger_index"] = self.append("signal.accepted", {**copies, "body": document})
         return httpx.Response(201, json={"task": task["id"], "ledger_index": task["ledger_index"]})
 
     def _ledger(self, request: httpx.Request, path: str) -> httpx.Response:

@@ -111,7 +111,18 @@ def test_the_messages_validate_against_the_contract_schemas() -> None:
     assert manifest["passes"] == ["gvn", "sroa"] and manifest["contracts"] == [ADAPTER_CONTRACT]
     bad_signal = {"task": 0, "value": "x", "n": 1, "mechanism": "laplace", "parameters": {}}
     errors = schema_errors(SIGNAL_SCHEMA, bad_signal)  # every violation, not just the first
-    assert [error.partition(":")[0] for error in errors] == ["mechanism", "parameters", "parameters", "task", "value"]
+    assert [error.partition(":")[0] for error in errors] == ["(root)"] * 6 + ["mechanism"] + ["parameters"] * 4 + [
+        "task",
+        "value",
+    ]
+    assert sorted(error.split("'")[1] for error in errors[:6]) == [
+        "base",
+        "phase",
+        "plan",
+        "problem",
+        "round",
+        "statistic",
+    ]
 
 
 def test_the_conformance_command_prints_the_report(cache_env: Path, capsys) -> None:

@@ -17,9 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters import privacy
+from adapters.contract import SIGNAL_SCHEMA, schema_errors
 from adapters.privacy import (
     MARGINAL_LOG_GAIN,
-    MARGINAL_SIGNAL_KEYS,
     SIGNAL_KEYS,
     LocalBudgetExceeded,
     PrivacyError,
@@ -124,11 +124,18 @@ def test_release_parameters_and_signal_body() -> None:
         {"noise_multiplier": 5.0, "clip_bound": 0.1, "std": 0.25, "sensitivity": 0.05}
     )
     assert result.rho == pytest.approx(0.02) and result.rho_nano == 20_000_000
-    body = result.to_signal_body("task-17")
-    assert set(body) == SIGNAL_KEYS == {"task", "value", "n", "mechanism", "parameters"}
+    body = result.to_signal_body(task=17, round=3, problem="corpus", phase="selection", plan="cd" * 32, base=None)
+    assert set(body) == SIGNAL_KEYS == {
+        "task", "round", "problem", "phase", "plan", "base", "statistic", "n", "mechanism", "parameters", "value"
+    }  # fmt: skip
     assert set(body["parameters"]) == {"noise_multiplier", "clip_bound", "std", "sensitivity"}
-    assert body["task"] == "task-17" and body["value"] == result.value and body["n"] == 4
+    assert body["task"] == 17 and body["value"] == result.value and body["n"] == 4
+    assert (body["round"], body["problem"], body["phase"], body["plan"]) == (3, "corpus", "selection", "cd" * 32)
+    assert body["statistic"] == "clipped_gain" and body["base"] is None
+    assert schema_errors(SIGNAL_SCHEMA, body) == []
     json.dumps(body, allow_nan=False)  # serialisable, no NaN/inf
+    with pytest.raises(PrivacyError, match="base portfolio"):  # a clipped gain is never against a portfolio
+        result.to_signal_body(task=17, round=3, problem="corpus", phase="selection", plan="cd" * 32, base="ab" * 32)
 
 
 def test_a_marginal_release_has_half_the_sensitivity_and_names_its_base() -> None:
@@ -137,8 +144,12 @@ def test_a_marginal_release_has_half_the_sensitivity_and_names_its_base() -> Non
         {"noise_multiplier": 5.0, "clip_bound": 0.1, "std": 0.125, "sensitivity": 0.025}
     )
     assert result.rho_nano == rho_nano(5)  # the same accounting: std is m times the sensitivity
-    body = result.to_signal_body(9, "ab" * 32)
-    assert set(body) == MARGINAL_SIGNAL_KEYS and body["statistic"] == MARGINAL_LOG_GAIN and body["base"] == "ab" * 32
+    body = result.to_signal_body(task=9, round=None, problem="p", phase="", plan="cd" * 32, base="ab" * 32)
+    assert set(body) == SIGNAL_KEYS and body["statistic"] == MARGINAL_LOG_GAIN and body["base"] == "ab" * 32
+    assert schema_errors(SIGNAL_SCHEMA, body) == []
+    assert schema_errors(SIGNAL_SCHEMA, {**body, "base": None})  # a marginal gain names its portfolio
+    with pytest.raises(PrivacyError, match="base portfolio"):
+        result.to_signal_body(task=9, round=None, problem="p", phase="", plan="cd" * 32, base=None)
     with pytest.raises(PrivacyError, match=r"outside \[0.0, 0.1\]"):
         release([-0.01], clip=0.1, noise_multiplier=5, statistic=MARGINAL_LOG_GAIN)
     with pytest.raises(PrivacyError, match="unknown statistic"):
@@ -160,7 +171,8 @@ def test_release_is_immutable() -> None:
         result.value = 0.0  # type: ignore[misc]
     with pytest.raises(TypeError):
         result.parameters["std"] = 0.0  # type: ignore[index]
-    result.to_signal_body(1)["parameters"]["std"] = 0.0
+    body = result.to_signal_body(task=1, round=None, problem="p", phase="", plan="cd" * 32, base=None)
+    body["parameters"]["std"] = 0.0
     assert result.parameters["std"] == pytest.approx(0.2)
 
 

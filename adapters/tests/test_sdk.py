@@ -31,9 +31,9 @@ from adapters.cli import main
 from adapters.drivers.llvm import LLVMDriver
 from adapters.evaluate import corpus_programs
 from adapters.plan import Plan
-from adapters.privacy import SpendRecord, local_rho_limit_nano, rho_nano
-from adapters.sdk import ApiError, LogVerificationError, MarketClient
-from adapters.tests.fake_market import BASE_URL, SIGNAL_KEYS, FakeMarket, Fault
+from adapters.privacy import SIGNAL_KEYS, SpendRecord, local_rho_limit_nano, release, rho_nano
+from adapters.sdk import ApiError, LogVerificationError, MarketClient, Task
+from adapters.tests.fake_market import BASE_URL, FakeMarket, Fault
 from adapters.work import (
     INTERRUPTED,
     LOCAL_BUDGET_EXCEEDED,
@@ -143,10 +143,17 @@ def test_a_wrong_key_gets_a_one_line_message_naming_the_fix(market: FakeMarket, 
     assert market.attempts["lease"] == 1
 
 
+def statement(task: Task, value: float = 0.01) -> bytes:
+    """A full signed statement (contract opm-adapter 2.0) for a leased plan task, released over four programs."""
+    released = release([value] * 4, clip=task.clip_bound, noise_multiplier=task.noise_multiplier)
+    fields = {"round": task.round, "problem": task.problem, "phase": task.phase, "plan": task.plan_hash}
+    return rfc8785.dumps(released.to_signal_body(task=task.id, base=None, **fields))
+
+
 def test_signals_are_retried_on_connection_errors_and_lost_answers(market, client, key, sleeps) -> None:
     market.queue(1)
     (task,) = client.lease()
-    body = rfc8785.dumps({"task": task.id, "value": 0.01, "n": 4, "mechanism": "gaussian", "parameters": {}})
+    body = statement(task)
     market.faults["signals"] += [
         Fault(httpx.ConnectError("[Errno 111] Connection refused")),
         Fault(httpx.ReadError("connection reset"), after=True),  # accepted, but the 201 never arrived
@@ -342,6 +349,9 @@ def test_the_loop_leases_evaluates_signs_and_submits(market, client, key, cache_
         assert set(document) == SIGNAL_KEYS and rfc8785.dumps(document) == body
         assert (document["task"], document["n"], document["mechanism"]) == (task_id, 4, "gaussian")
         assert document["parameters"]["noise_multiplier"] == 20.0 and document["parameters"]["clip_bound"] == 0.1
+        task = market.tasks[task_id]  # the statement says what was measured, exactly as the task named it
+        assert (document["plan"], document["problem"], document["base"]) == (task["plan_hash"], "corpus", None)
+        assert (document["round"], document["phase"], document["statistic"]) == (None, "", "clipped_gain")
         assert not any(name.encode() in body for name in PROGRAMS)  # nothing per program leaves
         entry = json.loads(market.leaves[market.tasks[task_id]["ledger_index"]])
         assert entry["payload"]["body"] == document
@@ -461,13 +471,26 @@ def test_an_invalid_plan_is_reported_not_evaluated(market, client, key, cache_en
 def test_a_task_asking_for_too_little_noise_or_another_problem_is_refused(
     market, client, key, cache_env, adapter_cache
 ):
-    market.queue(1, noise_multiplier=0.01)  # a compromised server wanting an almost exact mean
+    market.honour_problem = False  # a compromised server: it leases whatever it likes
+    market.queue(1, noise_multiplier=0.01)  # wanting an almost exact mean
     market.queue(1, problem="someone-elses-corpus")
     market.queue(1)
     logs: list[str] = []
     assert make_loop(client, key, adapter_cache, logs=logs, max_tasks=3).run() == 0
     assert market.failures == {1: NOISE_BELOW_FLOOR, 2: OTHER_PROBLEM}
     assert list(market.signals) == [3]  # the loop went on with the next task
+
+
+def test_a_lease_names_the_problem_the_adapter_evaluates_on(market, client, key, cache_env, adapter_cache) -> None:
+    """Two corpora of one class under one deployment: an adapter working on `corpus` asks only for its tasks,
+    so the other corpus's tasks are neither leased (nor charged) nor measured on the wrong programs."""
+    other = market.queue(1, problem="second-corpus")
+    mine = market.queue(1, round=7, phase="selection")
+    assert make_loop(client, key, adapter_cache, max_tasks=1).run() == 0
+    assert {request.get("problem") for request in market.lease_requests} == {"corpus"}
+    assert market.tasks[other[0]]["state"] == "queued" and list(market.signals) == mine
+    signed = json.loads(market.signals[mine[0]])
+    assert (signed["problem"], signed["round"], signed["phase"]) == ("corpus", 7, "selection")
 
 
 def test_plain_http_servers_are_refused_unless_asked_for(tmp_path: Path, capsys) -> None:
@@ -495,7 +518,7 @@ def test_the_signature_header_is_base64_ed25519(market, client, key) -> None:
     market.queue(1)
     with client_for(market, []) as fresh:
         (task,) = fresh.lease()
-        body = rfc8785.dumps({"task": task.id, "value": 0.0, "n": 4, "mechanism": "gaussian", "parameters": {}})
+        body = statement(task, 0.0)
         assert fresh.submit_signal(body, key.signing_key).created
     request = seen[-1]
     signature = base64.b64decode(request.headers["X-OPM-Signature"])

@@ -5,13 +5,15 @@ revoke that participant's own deployments; a deployment's key can only work and 
 Every change is ledgered in the same transaction.
 """
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import transaction
 
+from adapters.contract import rotation_statement
 from governance.services.ledger import ledger_append
 from opm_site import api_keys
 from opm_site.errors import ErrorCode, OpmError
-from orchestration import work_store
+from orchestration import selectors, work_store
 from orchestration.models import AdapterDeployment, DeploymentStatus, Participant
 from orchestration.services.budgets import budget_open
 from registry.models import AdapterRelease, ReleaseState
@@ -126,10 +128,16 @@ def deployment_authenticate(*, key: str) -> AdapterDeployment:
 
 
 def _deployment_checked(deployment: AdapterDeployment | None, secret: str) -> AdapterDeployment:
+    """A deployment works only while its key matches, it is active, its participant is active (deactivating
+    a participant refuses all its keys at once) and its release is approved."""
     if deployment is None or not api_keys.key_matches(secret, deployment.api_key_hash):
         raise OpmError(ErrorCode.INVALID_KEY, "the API key is not valid", status=401)
     if deployment.status != DeploymentStatus.ACTIVE:
         raise OpmError(ErrorCode.DEPLOYMENT_REVOKED, "this deployment's key was revoked", status=403)
+    if not deployment.participant.active:
+        raise OpmError(
+            ErrorCode.PERMISSION_DENIED, f"participant {deployment.participant.name} is not active", status=403
+        )
     if deployment.release.state != ReleaseState.APPROVED:
         raise OpmError(
             ErrorCode.RELEASE_NOT_ACTIVE, f"release {deployment.release} is {deployment.release.state}", status=403
@@ -138,9 +146,18 @@ def _deployment_checked(deployment: AdapterDeployment | None, secret: str) -> Ad
 
 
 def deployment_key_rotate(
-    *, deployment: AdapterDeployment, public_key: bytes | None = None, actor: str
+    *,
+    deployment: AdapterDeployment,
+    public_key: bytes | None = None,
+    old_key_signature: bytes | None = None,
+    actor: str,
 ) -> tuple[AdapterDeployment, str]:
-    """A new API key (the old one stops working at commit) and optionally a new Ed25519 signing key."""
+    """A new API key (the old one stops working at commit) and optionally a new Ed25519 signing key.
+
+    A new signing key needs proof of possession of the current one: `old_key_signature`, by the current key,
+    over the rotation statement naming this deployment and both keys (`adapters.contract.rotation_statement`).
+    A key the deployment held before is refused, so a statement can never be replayed to go back to it. The
+    entry carries the statement's signature, so anyone replaying the ledger can check the chain of keys."""
     if public_key is not None:
         _check_public_key(public_key)
     key, prefix, digest = api_keys.key_generate()
@@ -148,6 +165,14 @@ def deployment_key_rotate(
         deployment = AdapterDeployment.objects.select_for_update().get(pk=deployment.pk)
         if deployment.status != DeploymentStatus.ACTIVE:
             raise OpmError(ErrorCode.DEPLOYMENT_REVOKED, f"deployment {deployment} is revoked", status=409)
+        old_public_key = bytes(deployment.public_key)
+        if public_key is not None:
+            _check_rotation_proof(deployment.pk, old_public_key, public_key, old_key_signature)
+            if public_key in selectors.deployment_signing_keys(deployment=deployment):
+                raise OpmError(
+                    ErrorCode.VALIDATION_FAILED,
+                    f"deployment {deployment.pk} held this signing key before: rotate to a fresh key",
+                )
         deployment.api_key_prefix, deployment.api_key_hash = prefix, digest
         fields = ["api_key_prefix", "api_key_hash"]
         if public_key is not None:
@@ -156,11 +181,32 @@ def deployment_key_rotate(
         deployment.save(update_fields=fields)
         payload = {"participant": deployment.participant.name, "label": deployment.label, "key_prefix": prefix}
         if public_key is not None:
-            payload["public_key"] = public_key.hex()
+            assert old_key_signature is not None
+            payload |= {
+                "public_key": public_key.hex(),
+                "old_public_key": old_public_key.hex(),
+                "old_key_signature": old_key_signature.hex(),
+            }
         ledger_append(
             kind="deployment.key_rotated", actor=actor, subject=f"deployment:{deployment.pk}", payload=payload
         )
     return deployment, key
+
+
+def _check_rotation_proof(deployment: int, old_public_key: bytes, new_public_key: bytes, signature: bytes | None):
+    """The current signing key signed the statement handing this deployment over to `new_public_key`."""
+    statement = rotation_statement(deployment=deployment, old_public_key=old_public_key, new_public_key=new_public_key)
+    try:
+        if signature is None:
+            raise InvalidSignature
+        Ed25519PublicKey.from_public_bytes(old_public_key).verify(signature, statement)
+    except (InvalidSignature, ValueError):
+        raise OpmError(
+            ErrorCode.BAD_SIGNATURE,
+            "a new signing key needs old_key_signature: the current signing key's signature over the rotation "
+            "statement naming this deployment, the current key and the new one (without the old key, revoke the "
+            "deployment and enrol a new one)",
+        ) from None
 
 
 def deployment_revoke(*, deployment: AdapterDeployment, actor: str) -> AdapterDeployment:

@@ -39,12 +39,8 @@ from orchestration.models import (
     RoundState,
     SearchRound,
 )
-from registry.contract_defs import ADAPTER_CONTRACT_NAME
-from registry.selectors import releases_discover
 
 SYSTEM = events.SYSTEM
-PORTFOLIO_CONTRACT = f"{ADAPTER_CONTRACT_NAME}@^1.1"
-"""Portfolio tasks go to releases implementing this: 1.1 added the marginal-gain signal."""
 
 
 def plan_row(plan: PlanFile) -> Plan:
@@ -204,8 +200,9 @@ def round_dispatch(
     clip_bound: float,
 ) -> list[EvaluationTask]:
     """One task per (plan, eligible problem of the class); a portfolio round's tasks ask for each plan's
-    marginal gain over the round's portfolio. A problem is eligible when its deployment may work and its
-    participant's remaining budget covers every task of this dispatch (the lease charges it)."""
+    marginal gain over the round's portfolio. A problem is eligible when its deployment may work, its release
+    signs full statements (contract ^2.0, which also knows the marginal statistic) and its participant's
+    remaining budget covers every task of this dispatch (the lease charges it)."""
     cost = accounting.rho_nano_of_noise_multiplier(noise_multiplier) * len(plans)
     with transaction.atomic(durable=True):
         problems = [
@@ -215,9 +212,6 @@ def round_dispatch(
                 participant=problem.participant, rho_limit_nano__gte=F("rho_spent_nano") + cost
             ).exists()
         ]
-        if search_round.base is not None:  # only adapters that know the marginal statistic can answer
-            able = set(releases_discover(contract=PORTFOLIO_CONTRACT).values_list("pk", flat=True))
-            problems = [problem for problem in problems if problem.deployment.release_id in able]
         tasks = [
             EvaluationTask.objects.create(
                 round=search_round,

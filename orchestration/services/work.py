@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from adapters.privacy import MARGINAL_LOG_GAIN, RANGE_WIDTH, statistic_for
+from adapters.contract import SIGNAL_PAYLOAD_COPIES
+from adapters.privacy import GAUSSIAN, PARAMETER_KEYS, RANGE_WIDTH, SIGNAL_KEYS, statistic_for
 from governance.services.ledger import ledger_append_citing
 from opm_site.errors import ErrorCode, OpmError
 from orchestration import accounting, work_store
@@ -27,8 +28,6 @@ from orchestration.services.budgets import budget_reserve
 
 DEFAULT_LEASE = dt.timedelta(minutes=10)
 MAX_LEASE = dt.timedelta(hours=2)
-SIGNAL_KEYS = {"task", "value", "n", "mechanism", "parameters"}
-MARGINAL_KEYS = SIGNAL_KEYS | {"statistic", "base"}
 
 
 def local_problem_register(
@@ -54,16 +53,26 @@ def local_problem_register(
         raise OpmError(ErrorCode.VALIDATION_FAILED, f"handle {handle!r} is already registered") from None
 
 
-def tasks_lease(*, deployment: AdapterDeployment, limit: int = 1, lease: dt.timedelta = DEFAULT_LEASE) -> list:
-    """Lease up to `limit` queued tasks of this deployment's problems, charging the budget for each in the
-    same transaction; the first task the budget cannot afford stops the lease and stays queued."""
+def tasks_lease(
+    *, deployment: AdapterDeployment, limit: int = 1, lease: dt.timedelta = DEFAULT_LEASE, problem: str | None = None
+) -> list:
+    """Lease up to `limit` queued tasks of this deployment's problems (only of the problem with handle `problem`,
+    when named: an adapter works on one corpus, and a deployment may register several of one class), charging
+    the budget for each in the same transaction; the first task the budget cannot afford stops the lease."""
     lease = min(max(lease, dt.timedelta(seconds=10)), MAX_LEASE)
     leased: list[EvaluationTask] = []
     now = timezone.now()
+    mine = {"local_problem__deployment": deployment}
+    if problem is not None:
+        if not LocalProblem.objects.filter(deployment=deployment, handle=problem).exists():
+            raise OpmError(
+                ErrorCode.NOT_FOUND, f"this deployment registered no problem {problem!r}", status=404, problem=problem
+            )
+        mine["local_problem__handle"] = problem
     with transaction.atomic(durable=True):
         candidates = (
             EvaluationTask.objects.select_for_update(skip_locked=True, of=("self",))  # base is an outer join
-            .filter(state=TaskState.QUEUED, local_problem__deployment=deployment)
+            .filter(state=TaskState.QUEUED, **mine)
             .select_related("plan", "local_problem", "base")
             .order_by("created_at", "pk")[: max(1, min(limit, 50))]
         )
@@ -110,10 +119,11 @@ def _parse_signal(body: bytes) -> dict[str, Any]:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise OpmError(ErrorCode.INVALID_SIGNAL, "the signal body is not JSON") from None
-    if not isinstance(document, dict) or set(document) not in (SIGNAL_KEYS, MARGINAL_KEYS):
+    if not isinstance(document, dict) or set(document) != SIGNAL_KEYS:
         raise OpmError(
             ErrorCode.INVALID_SIGNAL,
-            f"a signal has exactly the keys {sorted(SIGNAL_KEYS)}, plus statistic and base for a portfolio task",
+            f"a signal is the full signed statement (contract opm-adapter 2.0) with exactly the keys "
+            f"{sorted(SIGNAL_KEYS)}",
         )
     try:
         if rfc8785.dumps(document) != body:
@@ -157,18 +167,7 @@ def signal_submit(*, deployment: AdapterDeployment, body: bytes, signature: byte
             kind="signal.accepted",
             actor=f"deployment:{deployment.pk}",
             subject=f"task:{task.pk}",
-            payload={
-                "task": task.pk,
-                "participant": deployment.participant.name,
-                "problem": task.problem_handle,
-                "plan": task.plan_id,
-                "plan_hash": task.plan_hash,
-                "base": task.base_hash,
-                "round": task.round_id,
-                "phase": task.phase,
-                "body": document,
-                "signature": signature.hex(),
-            },
+            payload=signal_payload(participant=deployment.participant.name, body=document, signature=signature),
             table=PerformanceSignal._meta.db_table,
             row=work_store.signal_row(signal),
             index_column="ledger_index",
@@ -191,27 +190,57 @@ def _signal_again(task_id: int, deployment: AdapterDeployment, body: bytes, now:
     raise OpmError(ErrorCode.TASK_NOT_LEASED, f"task {task_id} has no live lease", status=409)
 
 
+def signal_payload(*, participant: str, body: dict[str, Any], signature: bytes) -> dict[str, Any]:
+    """The `signal.accepted` payload: the signed statement and its signature, the participant (the signing
+    deployment's, as enrolled), and readable copies of the statement's fields that the backtest checks."""
+    copies = {field: body[key] for field, key in SIGNAL_PAYLOAD_COPIES.items()}
+    return {**copies, "participant": participant, "body": body, "signature": signature.hex()}
+
+
+def _statement_of(task: work_store.SignalTask) -> dict[str, Any]:
+    """What a signal for this task must state about it, field by field (the value and parameters apart)."""
+    return {
+        "task": task.pk,
+        "round": task.round_id,
+        "problem": task.problem_handle,
+        "phase": task.phase,
+        "plan": task.plan_hash,
+        "base": task.base_hash,
+        "statistic": statistic_for(task.base_hash),
+        "n": task.corpus_size,
+        "mechanism": GAUSSIAN,
+    }
+
+
 def _check_signal_values(document: dict[str, Any], task: work_store.SignalTask) -> None:
+    """The signed statement describes exactly this leased task, and its value is one this mechanism can give."""
+    expected = _statement_of(task)
+    differing = sorted(key for key, value in expected.items() if document[key] != value or type(document[key]) is bool)
+    if differing:
+        raise OpmError(
+            ErrorCode.INVALID_SIGNAL,
+            f"the signed statement does not describe task {task.pk}: {', '.join(differing)} differ from the task's",
+            fields=differing,
+        )
     value, n, parameters = document["value"], document["n"], document["parameters"]
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
         raise OpmError(ErrorCode.INVALID_SIGNAL, "value must be a finite number")
-    if n != task.corpus_size:
-        raise OpmError(ErrorCode.INVALID_SIGNAL, f"n must be the problem's registered size {task.corpus_size}")
-    if document["mechanism"] != "gaussian" or not isinstance(parameters, dict):
-        raise OpmError(ErrorCode.INVALID_SIGNAL, "the mechanism must be gaussian with its parameters")
-    if parameters.get("noise_multiplier") != task.noise_multiplier or parameters.get("clip_bound") != task.clip_bound:
-        raise OpmError(ErrorCode.INVALID_SIGNAL, "the mechanism parameters must be the task's")
-    if task.base_hash is None and "statistic" in document:
-        raise OpmError(ErrorCode.INVALID_SIGNAL, "this task asks for the plan's gain over the reference")
-    if task.base_hash is not None and (
-        document.get("statistic") != MARGINAL_LOG_GAIN or document.get("base") != task.base_hash
-    ):
+    if not isinstance(parameters, dict) or set(parameters) != PARAMETER_KEYS:
+        raise OpmError(ErrorCode.INVALID_SIGNAL, f"the mechanism's parameters are exactly {sorted(PARAMETER_KEYS)}")
+    if parameters["noise_multiplier"] != task.noise_multiplier or parameters["clip_bound"] != task.clip_bound:
         raise OpmError(
-            ErrorCode.INVALID_SIGNAL, f"this task asks for the {MARGINAL_LOG_GAIN} over portfolio {task.base_hash}"
+            ErrorCode.INVALID_SIGNAL,
+            "the mechanism parameters must be the task's",
+            fields=[k for k in ("noise_multiplier", "clip_bound") if parameters[k] != getattr(task, k)],
         )
     # gains over the reference lie in [-c, c]; marginal gains over a portfolio in [0, c]
-    width = RANGE_WIDTH[statistic_for(task.base_hash)]
-    std = task.noise_multiplier * width * task.clip_bound / n
+    width = RANGE_WIDTH[expected["statistic"]]
+    sensitivity = width * task.clip_bound / n
+    std = task.noise_multiplier * sensitivity
+    for key, derived in (("sensitivity", sensitivity), ("std", std)):
+        stated = parameters[key]
+        if isinstance(stated, bool) or not isinstance(stated, (int, float)) or not math.isclose(stated, derived):
+            raise OpmError(ErrorCode.INVALID_SIGNAL, f"parameters.{key} must be {derived!r} for this task")
     lower = task.clip_bound * (1 - width)
     if not lower - 40 * std <= value <= task.clip_bound + 40 * std:  # beyond 40 sigma: not this mechanism
         raise OpmError(ErrorCode.INVALID_SIGNAL, "value is outside the mechanism's range")

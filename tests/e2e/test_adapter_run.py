@@ -17,11 +17,12 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from adapters import keyfile
+from adapters.privacy import SIGNAL_KEYS
 from adapters.sdk import MarketClient
 from governance.models import LedgerEntry
 from governance.policy_schemas import DEFAULT_DOCUMENTS
 from governance.services import checkpoint_issue, policy_activate, policy_create
-from orchestration.models import EvaluationTask, LocalProblem, PerformanceSignal, Plan
+from orchestration.models import EvaluationTask, LocalProblem, PerformanceSignal, Plan, PrivacyCharge
 from orchestration.services import deployment_enrol
 from registry.services import release_transition
 from tests.governance.fixtures import pass_conformance
@@ -88,6 +89,22 @@ def test_a_real_adapter_process_works_for_the_live_server(live_server, approved_
     record = keyfile.load(key_path).problems["acme-private"]
     assert (problem.corpus_size, problem.commitment) == (4, record.commitment)
 
+    # The same deployment holds a second corpus of the same class (its own adapter process would register it):
+    # its task, queued first, must never be leased by (nor charged to, nor measured on) this corpus's adapter.
+    elsewhere = EvaluationTask.objects.create(
+        plan=Plan.objects.create(toolchain="llvm", body={"toolchain": "llvm", "passes": []}, content_hash="ef" * 32),
+        local_problem=LocalProblem.objects.create(
+            participant=participant,
+            deployment=deployment,
+            handle="acme-other",
+            problem_class="llvm/text-bytes",
+            toolchain="llvm",
+            corpus_size=40,
+            commitment="cd" * 32,
+        ),
+        noise_multiplier=20.0,
+        clip_bound=0.1,
+    )
     tasks = [
         EvaluationTask.objects.create(
             plan=Plan.objects.create(
@@ -112,7 +129,12 @@ def test_a_real_adapter_process_works_for_the_live_server(live_server, approved_
         assert (signal.corpus_size, signal.parameters["noise_multiplier"]) == (4, 20.0)
     accepted = LedgerEntry.objects.filter(kind="signal.accepted").order_by("index")
     assert [entry.payload["task"] for entry in accepted] == [task.pk for task in tasks]
-    assert all(set(entry.payload["body"]) == {"task", "value", "n", "mechanism", "parameters"} for entry in accepted)
+    for entry, task in zip(accepted, tasks, strict=True):  # each statement names what it measured, all signed
+        body = entry.payload["body"]
+        assert set(body) == SIGNAL_KEYS and body["problem"] == "acme-private" and body["task"] == task.pk
+        assert (body["plan"], body["round"], body["phase"], body["base"]) == (task.plan.content_hash, None, "", None)
+    elsewhere.refresh_from_db()
+    assert elsewhere.state == "queued" and not PrivacyCharge.objects.filter(task=elsewhere).exists()
     assert (tmp_path / "spend.json").is_file()
 
     # The adapter's side of the ledger: the pinned key verifies a new checkpoint, consistent with the one it

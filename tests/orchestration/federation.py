@@ -66,6 +66,18 @@ def write_variants(directory: Path, first: int, count: int) -> list[Path]:
     return sorted(directory.glob(f"*{SUFFIX}"))
 
 
+def signal_statement(task, released: privacy.Release) -> dict:
+    """The full statement an adapter signs for a leased task (contract opm-adapter 2.0)."""
+    return released.to_signal_body(
+        task=task.pk,
+        round=task.round_id,
+        problem=task.local_problem.handle,
+        phase=task.phase,
+        plan=task.plan.content_hash,
+        base=task.base and task.base.content_hash,
+    )
+
+
 class Member:
     def __init__(self, name: str, release, corpus: list[Path]) -> None:
         self.key = Ed25519PrivateKey.generate()
@@ -117,7 +129,7 @@ class Member:
                 released = privacy.release(
                     gains, clip=task.clip_bound, noise_multiplier=task.noise_multiplier, statistic=statistic
                 )
-                body = rfc8785.dumps(released.to_signal_body(task.pk, task.base and task.base.content_hash))
+                body = rfc8785.dumps(signal_statement(task, released))
                 signal_submit(deployment=self.deployment, body=body, signature=self.key.sign(body))
                 done += 1
         return done

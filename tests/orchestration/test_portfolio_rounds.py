@@ -20,7 +20,7 @@ from orchestration.models import EvaluationTask
 from orchestration.models import PortfolioDelta as PortfolioDeltaRow
 from orchestration.selectors import portfolio_current
 
-from .federation import ORCHESTRATION, PROBLEM_CLASS, Federation, activate
+from .federation import ORCHESTRATION, PROBLEM_CLASS, Federation, activate, signal_statement
 
 pytestmark = pytest.mark.django_db
 
@@ -140,8 +140,8 @@ def test_a_portfolio_tasks_signal_must_name_its_statistic_and_portfolio(federati
     assert statistic == privacy.MARGINAL_LOG_GAIN and all(0.0 <= gain <= 0.1 for gain in gains)
 
     def submit(document_statistic: str, base_hash: str | None):
-        released = privacy.release(gains, clip=0.1, noise_multiplier=20.0, statistic=document_statistic)
-        body = rfc8785.dumps(released.to_signal_body(task.pk, base_hash))
+        released = privacy.release(gains, clip=0.1, noise_multiplier=20.0, statistic=statistic)
+        body = rfc8785.dumps({**signal_statement(task, released), "statistic": document_statistic, "base": base_hash})
         return services.signal_submit(deployment=member.deployment, body=body, signature=member.key.sign(body))
 
     for wrong in ((privacy.MARGINAL_LOG_GAIN, "f" * 64), (privacy.CLIPPED_GAIN, None)):
@@ -239,16 +239,17 @@ def test_a_portfolio_task_is_leased_with_its_portfolio_and_requeued_with_it(fede
     assert [row.base_id for row in requeued] == [base.pk]
 
 
-def test_adapters_of_the_1_0_contract_get_no_portfolio_tasks(federation):
+def test_adapters_of_the_1_x_contract_get_no_tasks(federation):
+    """1.x adapters signed only the value, not what it measures: a 2.0 server never asks (nor charges) them."""
     from registry.contract_defs import ADAPTER_CONTRACT_NAME, ADAPTER_CONTRACT_SCHEMAS
     from registry.services import contract_create, contract_mark_approved
 
     from .federation import synthetic_release
 
     contract_mark_approved(
-        contract=contract_create(name=ADAPTER_CONTRACT_NAME, version="1.0.0", message_schemas=ADAPTER_CONTRACT_SCHEMAS)
+        contract=contract_create(name=ADAPTER_CONTRACT_NAME, version="1.1.0", message_schemas=ADAPTER_CONTRACT_SCHEMAS)
     )
-    old = synthetic_release("synthetic-old", [f"{ADAPTER_CONTRACT_NAME}@1.0.0"])
+    old = synthetic_release("synthetic-old", [f"{ADAPTER_CONTRACT_NAME}@1.1.0"])
     stale = federation.members[0]
     stale.deployment.release = old
     stale.deployment.save(update_fields=["release"])

@@ -49,16 +49,28 @@ class Adapter:
         assert response.status_code == 201, response.content
         return response.json()["id"]
 
-    def signal_body(self, task, value=0.012):
-        return rfc8785.dumps(
-            {
-                "task": task["id"],
-                "value": value,
-                "n": 250,
-                "mechanism": "gaussian",
-                "parameters": {"noise_multiplier": task["noise_multiplier"], "clip_bound": task["clip_bound"]},
-            }
-        )
+    def signal_body(self, task, value=0.012, **changes):
+        """The full statement for a leased task as the API described it (`changes` alter fields of it)."""
+        sensitivity = 2 * task["clip_bound"] / 250
+        statement = {
+            "task": task["id"],
+            "round": task["round"],
+            "problem": task["problem"],
+            "phase": task["phase"],
+            "plan": task["plan_hash"],
+            "base": task["base_hash"],
+            "statistic": "clipped_gain",
+            "n": 250,
+            "mechanism": "gaussian",
+            "parameters": {
+                "noise_multiplier": task["noise_multiplier"],
+                "clip_bound": task["clip_bound"],
+                "std": task["noise_multiplier"] * sensitivity,
+                "sensitivity": sensitivity,
+            },
+            "value": value,
+        }
+        return rfc8785.dumps(statement | changes)
 
     def submit(self, body, signer=None):
         signature = (signer or self.signing_key).sign(body)
@@ -181,7 +193,7 @@ def test_forged_mismatched_and_malformed_signals_are_refused(approved_release):
     assert forged.status_code == 400 and forged.json()["code"] == "bad_signature"
     stolen = other.submit(body)  # another deployment's valid signature over someone else's task
     assert stolen.status_code in (403, 404) and stolen.json()["code"] == "not_your_task"
-    not_canonical = b'{"task": %d, "value": 0.1, "n": 250, "mechanism": "gaussian", "parameters": {}}' % task["id"]
+    not_canonical = json.dumps(json.loads(body), indent=1).encode()
     assert adapter.submit(not_canonical).json()["code"] == "invalid_signal"
     nan = body.replace(b"0.012", b"NaN")
     assert adapter.submit(nan).json()["code"] == "invalid_signal"
@@ -258,7 +270,16 @@ def test_concurrent_submissions_of_one_task_accept_one_signal(approved_release):
     adapter = Adapter(approved_release)
     queue(adapter.register(), count=1, noise_multiplier=100.0)
     (task,) = tasks_lease(deployment=adapter.deployment, limit=1)
-    as_json = {"id": task.pk, "noise_multiplier": task.noise_multiplier, "clip_bound": task.clip_bound}
+    as_json = {
+        "id": task.pk,
+        "round": None,
+        "problem": task.local_problem.handle,
+        "phase": "",
+        "plan_hash": task.plan.content_hash,
+        "base_hash": None,
+        "noise_multiplier": task.noise_multiplier,
+        "clip_bound": task.clip_bound,
+    }
     bodies = [adapter.signal_body(as_json)] * 4 + [adapter.signal_body(as_json, value=0.02)] * 2
 
     def submit(body):
@@ -293,3 +314,69 @@ def test_deployments_command_enrols_and_revokes(approved_release, capsys):
     call_command("deployments", "revoke", "--participant", "acme")
     refused = client.post(API + "tasks/lease", {}, format="json")
     assert refused.status_code == 403 and refused.json()["code"] == "deployment_revoked"
+
+
+def test_a_statement_must_describe_its_leased_task_field_by_field(approved_release):
+    """A signed statement is accepted only for what it names: the task's round, problem, phase, plan, base,
+    statistic, n and mechanism; a body reused for another task or plan is refused and the task stays leased."""
+    adapter = Adapter(approved_release)
+    queue(adapter.register(), count=2)
+    task, sibling = adapter.client.post(API + "tasks/lease", {"limit": 2}, format="json").json()["tasks"]
+    assert (task["round"], task["phase"], task["problem"]) == (None, "", "corpus")
+    parameters = json.loads(adapter.signal_body(task))["parameters"]
+    for field, value in [
+        ("round", 3),
+        ("problem", "another-corpus"),
+        ("phase", "selection"),
+        ("plan", sibling["plan_hash"]),  # a favourable signal cited for another plan
+        ("base", "ab" * 32),
+        ("statistic", "marginal_log_gain"),
+        ("n", 249),
+    ]:
+        refused = adapter.submit(adapter.signal_body(task, **{field: value}))
+        assert refused.status_code == 400 and refused.json()["code"] == "invalid_signal", field
+        assert refused.json()["fields"] == [field]
+    for changed in ({"noise_multiplier": 25.0}, {"clip_bound": 0.2}, {"std": 1.0}, {"sensitivity": 1.0}, {"x": 1}):
+        refused = adapter.submit(adapter.signal_body(task, parameters=parameters | changed))
+        assert refused.status_code == 400 and refused.json()["code"] == "invalid_signal", changed
+    old_style = {k: json.loads(adapter.signal_body(task))[k] for k in ("task", "value", "n", "mechanism", "parameters")}
+    assert adapter.submit(rfc8785.dumps(old_style)).json()["code"] == "invalid_signal"  # a 1.x body binds nothing
+    mine = adapter.signal_body(task)
+    moved = mine.replace(b'"task":%d' % task["id"], b'"task":%d' % sibling["id"])
+    signature = base64.b64encode(adapter.signing_key.sign(mine)).decode()
+    reused = adapter.client.post(  # the signature of one statement under another task's body
+        API + "signals", data=moved, content_type="application/json", HTTP_X_OPM_SIGNATURE=signature
+    )
+    assert reused.status_code == 400 and reused.json()["code"] == "bad_signature"
+    assert set(EvaluationTask.objects.values_list("state", flat=True)) == {"leased"}
+    assert not LedgerEntry.objects.filter(kind="signal.accepted").exists()
+
+    accepted = adapter.submit(mine)
+    assert accepted.status_code == 201
+    payload = LedgerEntry.objects.get(index=accepted.json()["ledger_index"]).payload
+    assert payload["body"] == json.loads(mine) and payload["signature"] == adapter.signing_key.sign(mine).hex()
+    assert (payload["plan_hash"], payload["problem"], payload["participant"]) == (task["plan_hash"], "corpus", "acme")
+    assert adapter.submit(mine).status_code == 200  # the same statement again: the same entry, not a second one
+    assert LedgerEntry.objects.filter(kind="signal.accepted").count() == 1
+
+
+def test_a_lease_belongs_to_one_problem_of_its_deployment(approved_release):
+    """A deployment with two corpora of one class: a lease naming a problem gets only that problem's tasks, and a
+    statement naming the other problem is refused, so no task is measured on (or charged for) the wrong corpus."""
+    adapter = Adapter(approved_release)
+    first, second = adapter.register("first"), adapter.register("second")
+    (for_first,), (for_second,) = queue(first), queue(second)
+    leased = adapter.client.post(API + "tasks/lease", {"limit": 5, "problem": "second"}, format="json").json()
+    assert [t["id"] for t in leased["tasks"]] == [for_second.pk] and leased["tasks"][0]["problem"] == "second"
+    assert EvaluationTask.objects.get(pk=for_first.pk).state == "queued"
+    assert PrivacyCharge.objects.count() == 1  # the other corpus's task was not charged
+    unknown = adapter.client.post(API + "tasks/lease", {"problem": "third"}, format="json")
+    assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+    other = Adapter(approved_release, name="globex")
+    other.register("theirs")
+    stranger = other.client.post(API + "tasks/lease", {"problem": "first"}, format="json")  # not its problem
+    assert stranger.status_code == 404
+    task = leased["tasks"][0]
+    wrong = adapter.submit(adapter.signal_body(task, problem="first"))
+    assert wrong.status_code == 400 and wrong.json()["fields"] == ["problem"]
+    assert adapter.submit(adapter.signal_body(task)).status_code == 201

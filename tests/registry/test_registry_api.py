@@ -13,14 +13,15 @@ pytestmark = pytest.mark.django_db
 def test_contracts_and_discovery(client, release, adapter_contract):
     contracts = client.get("/api/v1/registry/contracts").json()
     assert [c["name"] + "@" + c["version"] for c in contracts["results"]] == [ADAPTER_CONTRACT]
-    assert client.get("/api/v1/registry/discovery", {"contract": "opm-adapter@^1.0"}).json()["count"] == 0
+    assert client.get("/api/v1/registry/discovery", {"contract": "opm-adapter@^2.0"}).json()["count"] == 0
     release_transition(release=release, to_state="in_review", actor="t")
     release_transition(release=release, to_state="approved", actor="t")
-    found = client.get("/api/v1/registry/discovery", {"contract": "opm-adapter@^1.0", "passes": "gvn,licm"}).json()
+    found = client.get("/api/v1/registry/discovery", {"contract": "opm-adapter@^2.0", "passes": "gvn,licm"}).json()
     assert [r["name"] for r in found["results"]] == ["llvm-size"] and found["results"][0]["contracts"] == [
         ADAPTER_CONTRACT
     ]
-    assert client.get("/api/v1/registry/discovery", {"contract": "opm-adapter@^2"}).json()["count"] == 0
+    assert client.get("/api/v1/registry/discovery", {"contract": "opm-adapter@^1"}).json()["count"] == 0
+    assert client.get("/api/v1/registry/discovery", {"contract": "opm-adapter@^3"}).json()["count"] == 0
     bad = client.get("/api/v1/registry/discovery", {"contract": "opm-adapter@^^x"})
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_version"
     assert client.get("/api/v1/registry/discovery").json()["code"] == "validation_failed"

@@ -69,16 +69,22 @@ def test_messages_validate_only_against_approved_contracts_with_every_error():
     )
     contract_mark_approved(contract=contract)
     failure = error(lambda: contract_validate_message(contract=contract, message="signal", document={"value": "x"}))
-    assert failure.code == ErrorCode.INVALID_MESSAGE and len(failure.extra["errors"]) == 5  # 4 missing + 1 type
+    assert failure.code == ErrorCode.INVALID_MESSAGE and len(failure.extra["errors"]) == 11  # 10 missing + 1 type
     contract_validate_message(
         contract=contract,
         message="signal",
         document={
             "task": 1,
+            "round": 2,
+            "problem": "corpus",
+            "phase": "selection",
+            "plan": "cd" * 32,
+            "base": None,
+            "statistic": "clipped_gain",
             "value": 0.01,
             "n": 250,
             "mechanism": "gaussian",
-            "parameters": {"noise_multiplier": 5, "clip_bound": 0.1},
+            "parameters": {"noise_multiplier": 5, "clip_bound": 0.1, "std": 0.004, "sensitivity": 0.0008},
         },
     )
 
