@@ -145,7 +145,7 @@ OPM_TLS_KEY = Path(env.str("OPM_TLS_KEY", default=str(VAR_DIR / "tls" / "key.pem
 
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "opm_site.problems.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "opm_site.openapi.ProblemAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "deployment": env.str("OPM_THROTTLE_DEPLOYMENT", default="600/minute"),
         "public": env.str("OPM_THROTTLE_PUBLIC", default="300/minute"),

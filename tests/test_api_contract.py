@@ -28,6 +28,43 @@ def test_schema_generates_without_warnings_and_documents_every_endpoint(tmp_path
     assert "409" in schema["paths"]["/api/v1/tasks/lease"]["post"]["responses"]
 
 
+def test_every_error_response_is_documented_as_problem_details(client):
+    """Each operation documents the problem+json responses its view can return: its machinery's (406 always,
+    400/413/415 with input, 401/403 with keys, 429 when throttled) and its own (409 and the like)."""
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            for code, response in responses.items():
+                if int(code) >= 400:
+                    assert response["content"] == {"application/problem+json": problem}, (method, path, code)
+                    assert response["description"], (method, path, code)
+            assert "406" in responses, (method, path)
+            if operation.get("security") and {} not in operation["security"]:
+                assert {"401", "403"} <= set(responses), (method, path)
+                assert responses["401"]["headers"]["WWW-Authenticate"]["required"], (method, path)
+            if path != "/api/v1/health":
+                assert responses["429"]["headers"]["Retry-After"]["required"], (method, path)
+            if "requestBody" in operation:
+                assert {"400", "413", "415"} <= set(responses), (method, path)
+    lease = schema["paths"]["/api/v1/tasks/lease"]["post"]["responses"]
+    assert set(lease) == {"200", "400", "401", "403", "406", "409", "413", "415", "429"}
+
+
+def test_an_unknown_key_is_401_naming_the_scheme(client):
+    response = client.get("/api/v1/tasks", HTTP_AUTHORIZATION="Api-Key opm_0123456789ab_not-a-real-secret")
+    assert response.status_code == 401 and response["Content-Type"] == "application/problem+json"
+    assert response["WWW-Authenticate"] == "Api-Key" and response.json()["code"] == "invalid_key"
+
+
+def test_a_ref_of_non_ascii_digits_is_404_not_500(client):
+    """str.isdigit() accepts "²", which int() refuses: schemathesis found this 500."""
+    for path in ("/api/v1/plans/%C2%B2", "/api/v1/portfolios/%C2%B2"):
+        response = client.get(path)
+        assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
 def test_docs_are_served_offline(client):
     swagger = client.get("/api/v1/schema/swagger/").content.decode()
     redoc = client.get("/api/v1/schema/redoc/").content.decode()
