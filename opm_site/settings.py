@@ -88,6 +88,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",  # a policy only where a view sets one (API docs)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "opm_site.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -161,9 +162,21 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Adapters' work loop (API-key authenticated) and the public, read-only transparency log.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs work offline: Swagger UI and Redoc are served from drf-spectacular-sidecar's static files,
+    # Redoc's page (templates/api/redoc.html) loads no web fonts, and Swagger UI asks no online validator.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "typography": {
+                "fontFamily": "system-ui, sans-serif",
+                "headings": {"fontFamily": "system-ui, sans-serif"},
+                "code": {"fontFamily": "ui-monospace, monospace"},
+            }
+        }
+    },
 }
 # Request bodies above this are refused with 413 (signals and manifests are small).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("OPM_MAX_BODY_BYTES", default=256 * 1024)
