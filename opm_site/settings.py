@@ -144,6 +144,11 @@ STORAGES = {
 OPM_TLS_CERT = Path(env.str("OPM_TLS_CERT", default=str(VAR_DIR / "tls" / "cert.pem")))
 OPM_TLS_KEY = Path(env.str("OPM_TLS_KEY", default=str(VAR_DIR / "tls" / "key.pem")))
 
+# Rate limits (opm_site/throttling.py) count in this cache, which every gunicorn worker shares: files under
+# var/cache/ by default; OPM_CACHE_URL (a django-environ cache URL) moves it, e.g. to a tmpfs with
+# filecache:///dev/shm/opm-cache (each request rewrites one small file, faster there than on a disk).
+CACHES = {"default": env.cache_url("OPM_CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "opm_site.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "opm_site.openapi.ProblemAutoSchema",
@@ -151,6 +156,9 @@ REST_FRAMEWORK = {
         "deployment": env.str("OPM_THROTTLE_DEPLOYMENT", default="600/minute"),
         "public": env.str("OPM_THROTTLE_PUBLIC", default="300/minute"),
     },
+    # Anonymous callers are counted by peer address: REMOTE_ADDR, or behind N reverse proxies of ours the
+    # address the outermost one appended to X-Forwarded-For. Never None: DRF then reads the client's own header.
+    "NUM_PROXIES": env.int("OPM_NUM_PROXIES", default=0),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
