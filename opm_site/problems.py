@@ -59,6 +59,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         detail = str(exc.detail) if hasattr(exc, "detail") else str(exc)
     response.data = problem(code, response.status_code, detail, **extra)
     response.content_type = PROBLEM_CONTENT_TYPE
+    if response.status_code == status.HTTP_401_UNAUTHORIZED and "WWW-Authenticate" not in response:
+        # A 401 must name the scheme to use (RFC 9110 §15.5.2); DRF only adds it for its own auth exceptions,
+        # and a domain OpmError (an unknown key) reaches us as a plain APIException.
+        view, request = context.get("view"), context.get("request")
+        if view is not None and request is not None and (scheme := view.get_authenticate_header(request)):
+            response["WWW-Authenticate"] = scheme
     return response
 
 

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",  # a policy only where a view sets one (API docs)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "opm_site.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -143,13 +144,21 @@ STORAGES = {
 OPM_TLS_CERT = Path(env.str("OPM_TLS_CERT", default=str(VAR_DIR / "tls" / "cert.pem")))
 OPM_TLS_KEY = Path(env.str("OPM_TLS_KEY", default=str(VAR_DIR / "tls" / "key.pem")))
 
+# Rate limits (opm_site/throttling.py) count in this cache, which every gunicorn worker shares: files under
+# var/cache/ by default; OPM_CACHE_URL (a django-environ cache URL) moves it, e.g. to a tmpfs with
+# filecache:///dev/shm/opm-cache (each request rewrites one small file, faster there than on a disk).
+CACHES = {"default": env.cache_url("OPM_CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "opm_site.problems.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "opm_site.openapi.ProblemAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "deployment": env.str("OPM_THROTTLE_DEPLOYMENT", default="600/minute"),
         "public": env.str("OPM_THROTTLE_PUBLIC", default="300/minute"),
     },
+    # Anonymous callers are counted by peer address: REMOTE_ADDR, or behind N reverse proxies of ours the
+    # address the outermost one appended to X-Forwarded-For. Never None: DRF then reads the client's own header.
+    "NUM_PROXIES": env.int("OPM_NUM_PROXIES", default=0),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -161,9 +170,21 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Adapters' work loop (API-key authenticated) and the public, read-only transparency log.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs work offline: Swagger UI and Redoc are served from drf-spectacular-sidecar's static files,
+    # Redoc's page (templates/api/redoc.html) loads no web fonts, and Swagger UI asks no online validator.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "typography": {
+                "fontFamily": "system-ui, sans-serif",
+                "headings": {"fontFamily": "system-ui, sans-serif"},
+                "code": {"fontFamily": "ui-monospace, monospace"},
+            }
+        }
+    },
 }
 # Request bodies above this are refused with 413 (signals and manifests are small).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("OPM_MAX_BODY_BYTES", default=256 * 1024)

@@ -3,8 +3,9 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
+from opm_site import docs
 from opm_site.health import HealthView
 
 urlpatterns = [
@@ -14,8 +15,8 @@ urlpatterns = [
     path("api/v1/registry/", include("registry.urls")),
     path("api/v1/health", HealthView.as_view(), name="health"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/v1/schema/swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/v1/schema/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/v1/schema/swagger/", docs.swagger_ui, name="swagger-ui"),
+    path("api/v1/schema/redoc/", docs.redoc, name="redoc"),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
 

@@ -438,7 +438,7 @@ class DeploymentsView(DeploymentListView):
 
     @extend_schema(
         request=EnrolInput,
-        responses={201: KeyOutput, **problems(400, 401, 403, 409)},
+        responses={201: KeyOutput, **problems(400, 401, 403, 404, 409)},
         examples=[
             OpenApiExample(
                 "Enrol the main deployment",

@@ -95,7 +95,9 @@ def portfolio_by_ref(*, ref: str) -> Portfolio | None:
 
 def _by_ref(model, ref: str):
     ref = ref.strip().lower()
-    if ref.isdigit() and len(ref) <= 18:  # an id (beyond 18 digits it cannot be a 64-bit one)
+    # An id: ASCII digits only (str.isdigit also accepts "²", which int() refuses), at most 18 of them (beyond
+    # that it cannot be a 64-bit one).
+    if ref.isascii() and ref.isdigit() and len(ref) <= 18:
         found = model.objects.filter(pk=int(ref)).first()
         if found is not None or len(ref) < MIN_HASH_PREFIX:
             return found

@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
 from governance.models import LedgerEntry, Proposal
 from tests.governance.fixtures import pass_conformance
@@ -21,24 +20,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"no Chromium at {CHROMIUM} (test.sh installs it)"),
 ]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls below are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield browser
-        browser.close()
-        # Django keeps a connection per context and Playwright's sync API runs the test among its greenlets:
-        # a connection opened there would outlive the test and hold the test database at its teardown.
-        connections.close_all()
 
 
 def log_in(browser, live_server, username: str):
