@@ -36,6 +36,7 @@ import os
 import platform
 import queue
 import random
+import re
 import shutil
 import signal
 import socket
@@ -87,6 +88,7 @@ ORCHESTRATION = {
     "max_noise_multiplier": 40.0,
 }
 ADAPTER_LEASE_SECONDS = 15
+ACCEPTED = re.compile(r"task (\d+): signal accepted(?: \(already accepted earlier\))?, ledger entry (\d+)")
 HAMMER_NOISE = 1000.0
 HAMMER_N = 4
 
@@ -1024,6 +1026,8 @@ def fault_round(
         for phrase in ("signal accepted", "signal not delivered", "lease failed, will try again", "reporting failure"):
             said[phrase] += text.count(phrase)
         said["adapter exited with an error"] += text.count("] error: ")
+        for task_id, index in ACCEPTED.findall(text):  # what the adapters were told is kept: checked for loss
+            state["acked"]["signals"].append((int(task_id), int(index)))
     observation["adapters_said"] = dict(said)
     orchestrator_log = (state["work"] / f"orchestrator-{kind}.log").read_text(errors="replace")
     observation["orchestrator_polls_without_database"] = orchestrator_log.count("database unavailable, waiting")
@@ -1333,6 +1337,9 @@ def main() -> int:
         )
         code = orchestrator.wait(timeout=args.wait * 2 + 300)
         db_reconnect()
+        for adapter in adapters.values():
+            text = adapter.log_path.read_text(errors="replace")
+            state["acked"]["signals"].extend((int(t), int(i)) for t, i in ACCEPTED.findall(text))
         later = next_round(before)
         record.check(
             "resume",
