@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     NOT_ACCEPTABLE = "not_acceptable"
     PARSE_ERROR = "parse_error"
     SERVER_ERROR = "server_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"
     # registry and governance
     INVALID_TRANSITION = "invalid_transition"
     INVALID_MANIFEST = "invalid_manifest"

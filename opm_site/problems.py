@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -12,6 +13,8 @@ from opm_site.errors import ErrorCode, OpmError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://openpassmarket.example/problems/"
+DATABASE_RETRY_AFTER = 5
+"""Seconds a client is asked to wait when the database cannot be reached (a restart takes a few)."""
 
 _DRF_CODES = {
     exceptions.ValidationError: ErrorCode.VALIDATION_FAILED,
@@ -45,9 +48,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = _as_api_exception(exc)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        exc = _database_unavailable()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if getattr(exc, "opm_code", None) == ErrorCode.SERVICE_UNAVAILABLE:
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
     code = getattr(exc, "opm_code", None) or next(
         (code for cls, code in _DRF_CODES.items() if isinstance(exc, cls)), ErrorCode.SERVER_ERROR
     )
@@ -74,6 +81,17 @@ def _as_api_exception(error: OpmError) -> exceptions.APIException:
     api_error.opm_code = error.code
     api_error.opm_extra = error.extra
     return api_error
+
+
+def _database_unavailable() -> exceptions.APIException:
+    """A lost or refused database connection (a restart, a failover) is the server's passing state, not the
+    request's fault: 503 with Retry-After, which adapters treat as "try again later" instead of a refusal.
+    The transaction was rolled back, unless the connection died during its commit: the client cannot tell,
+    so only idempotent calls are retried blindly."""
+    error = exceptions.APIException("the database is unavailable; try again shortly")
+    error.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    error.opm_code = ErrorCode.SERVICE_UNAVAILABLE
+    return error
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

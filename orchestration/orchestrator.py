@@ -9,6 +9,10 @@ release each one's marginal gain on their private code.
 The runner is not a transaction: each step is a service with its own transaction and ledger entry, and the
 runner waits between steps for the adapters to lease tasks and send signals over the API. Every decision goes
 through `orchestration.decisions`, which the backtest calls again on the recorded history.
+
+The runner is a long-lived process outside Django's request cycle, so it drops connections the database
+closed (a restart) itself: while it waits it rides out an outage, and a started round that loses its database
+for good is closed as stopped with that reason once the database is back, never left running.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, connection
 from tqdm import tqdm
 
 from adapters.cache import Cache
@@ -44,6 +48,10 @@ from orchestration import decisions, selectors, services
 from orchestration.models import Plan, RoundKind, RoundState, SearchRound
 
 Progress = Callable[[str], None]
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+"""A lost or refused connection: the database restarting, not a rule failing."""
+STOP_RETRY_SECONDS = 300.0
+"""How long a round that lost its database keeps trying to record that it stopped."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,15 +95,53 @@ def _wait(search_round: SearchRound, phase: str, settings: RoundSettings, progre
     """Wait until no task of the phase is queued or leased (expired leases are requeued meanwhile)."""
     deadline = time.monotonic() + settings.wait_seconds
     last = None
-    while (open_tasks := selectors.round_open_tasks(search_round=search_round, phase=phase)) > 0:
+    while True:
+        _reconnect_if_dropped()  # a connection the database dropped is replaced, not used
+        try:
+            open_tasks = selectors.round_open_tasks(search_round=search_round, phase=phase)
+            if open_tasks == 0:
+                return True
+            if open_tasks != last:
+                progress(f"    {phase}: {open_tasks} task(s) still open")
+                last = open_tasks
+            services.tasks_expire()
+        except DATABASE_ERRORS as exc:
+            progress(f"    {phase}: database unavailable, waiting ({_first_line(exc)})")
         if time.monotonic() > deadline:
             return False
-        if open_tasks != last:
-            progress(f"    {phase}: {open_tasks} task(s) still open")
-            last = open_tasks
-        services.tasks_expire()
         time.sleep(settings.poll_seconds)
-    return True
+
+
+def _reconnect_if_dropped() -> None:
+    """Replace a connection the database dropped (a restart) before the next step uses it: Django does this
+    for each request, the runner is one long process. Never inside a transaction (tests run in one)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+
+
+def _closing_on_database_loss(search_round: SearchRound, steps: Callable[[], RoundOutcome]) -> RoundOutcome:
+    """Run a started round's remaining steps. If a step loses the database (a restart outside a wait), the
+    round is recorded as stopped, with that reason, as soon as the database answers again."""
+    try:
+        return steps()
+    except DATABASE_ERRORS as exc:
+        reason = f"database unavailable: {_first_line(exc)}"
+    deadline = time.monotonic() + STOP_RETRY_SECONDS
+    while True:
+        _reconnect_if_dropped()
+        try:
+            return _finish(search_round, RoundState.STOPPED, reason, {})
+        except OpmError:  # the failing step's commit went through after all and closed the round
+            search_round.refresh_from_db()
+            return RoundOutcome(search_round, search_round.result.get("shortlist", []), {}, None)
+        except DATABASE_ERRORS:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
 
 
 def public_search(
@@ -139,6 +185,7 @@ def _policies() -> tuple[dict[str, Any], dict[str, Any]]:
 
 def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -> RoundOutcome:
     """One round for a problem class; stops cleanly (state and reason recorded) when budgets run out."""
+    _reconnect_if_dropped()
     policy, privacy = _policies()
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**62)
     _, incumbent_row = services.plan_current(problem_class=settings.problem_class)
@@ -148,9 +195,29 @@ def run_round(settings: RoundSettings, progress: Progress = lambda line: None) -
     space, start_score, evaluations = public_search(
         settings.problem_class, settings.strategy, seed, incumbent, settings.public_corpus, policy["public_budget"]
     )
+    _reconnect_if_dropped()  # the search took a while: the connection may have been dropped meanwhile
     search_round = services.round_start(
         problem_class=settings.problem_class, strategy=settings.strategy, seed=seed, space=space
     )
+    return _closing_on_database_loss(
+        search_round,
+        lambda: _plan_round_steps(
+            search_round, settings, progress, policy, privacy, incumbent_row, evaluations, start_score
+        ),
+    )
+
+
+def _plan_round_steps(
+    search_round: SearchRound,
+    settings: RoundSettings,
+    progress: Progress,
+    policy: dict[str, Any],
+    privacy: dict[str, Any],
+    incumbent_row: Plan,
+    evaluations: list[Evaluation],
+    start_score: float,
+) -> RoundOutcome:
+    """A plan round after its start: shortlist, selection, confirmation."""
     short = decisions.shortlist(evaluations, policy["shortlist_size"], start_score, search_round.result["tried"])
     services.round_shortlist(
         search_round=search_round, start_score=start_score, evaluations=evaluations, shortlist=short
@@ -338,6 +405,7 @@ def pool_search(
 def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda line: None) -> RoundOutcome:
     """One portfolio round: look for the member that adds most to the class's portfolio and promote it when
     fresh private signals confirm its marginal gain clears the policy's margin at its confidence."""
+    _reconnect_if_dropped()
     policy, privacy = _policies()
     version, current = selectors.portfolio_current(problem_class=settings.problem_class)
     if len(current.members) >= policy["portfolio_size"]:
@@ -364,12 +432,28 @@ def run_portfolio_round(settings: RoundSettings, progress: Progress = lambda lin
             "programs": len(settings.public_corpus),
         },
     )
+    return _closing_on_database_loss(
+        search_round, lambda: _portfolio_round_steps(search_round, settings, progress, policy, privacy, version)
+    )
+
+
+def _portfolio_round_steps(
+    search_round: SearchRound,
+    settings: RoundSettings,
+    progress: Progress,
+    policy: dict[str, Any],
+    privacy: dict[str, Any],
+    version: int,
+) -> RoundOutcome:
+    """A portfolio round after its start: the pool, selection, confirmation."""
+    strategy, budget = policy["pool_strategy"], policy["pool_budget"]
     base = PortfolioFile.from_json(search_round.base.body)  # as the round recorded it, should it have moved
     progress(
         f"  portfolio v{version} ({len(base.members)} of {policy['portfolio_size']} members): public pool search "
-        f"({strategy}, {budget} evaluations per program, seed {seed})"
+        f"({strategy}, {budget} evaluations per program, seed {search_round.seed})"
     )
-    pool = pool_search(settings.problem_class, strategy, seed, base, settings.public_corpus, budget)
+    pool = pool_search(settings.problem_class, strategy, search_round.seed, base, settings.public_corpus, budget)
+    _reconnect_if_dropped()  # the pool search took a while: the connection may have been dropped meanwhile
     clip = privacy["clip_bound"]
     candidate_sizes = {plan.content_hash(): sizes for plan, sizes in pool.candidates}
     gains = decisions.public_marginal_gains(pool.reference, list(pool.base_sizes.values()), candidate_sizes, clip)

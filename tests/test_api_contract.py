@@ -53,7 +53,7 @@ def test_every_error_response_is_documented_as_problem_details(client):
             if "requestBody" in operation:
                 assert {"400", "413", "415"} <= set(responses), (method, path)
     lease = schema["paths"]["/api/v1/tasks/lease"]["post"]["responses"]
-    assert set(lease) == {"200", "400", "401", "403", "406", "409", "413", "415", "429"}
+    assert set(lease) == {"200", "400", "401", "403", "404", "406", "409", "413", "415", "429"}
 
 
 def test_an_unknown_key_is_401_naming_the_scheme(client):

@@ -294,3 +294,47 @@ def test_a_round_without_enough_participants_stops_before_spending(federation):
     outcome = orchestrator.run_round(federation.settings(seed=10))
     assert (outcome.round.state, outcome.round.stop_reason) == ("stopped", "4 participant(s) enrolled for the class")
     assert not PrivacyBudget.objects.filter(rho_spent_nano__gt=0).exists()
+
+
+def test_a_round_that_loses_its_database_stops_with_the_reason_and_still_replays(federation, tmp_path, monkeypatch):
+    """A step that loses the database (a restart outside a wait) must not leave the round running."""
+    from django.db import OperationalError
+
+    def database_gone(search_round, phase, settings, progress):
+        if phase == "confirmation":
+            raise OperationalError("terminating connection due to unexpected postmaster exit\nmore")
+        return federation.wait(search_round, phase, settings, progress)
+
+    monkeypatch.setattr(orchestrator, "_wait", database_gone)
+    outcome = orchestrator.run_round(federation.settings(seed=11))
+    assert (outcome.round.state, outcome.round.stop_reason) == (
+        "stopped",
+        "database unavailable: terminating connection due to unexpected postmaster exit",
+    )
+    finished = LedgerEntry.objects.get(kind="round.finished", subject=f"round:{outcome.round.pk}")
+    assert finished.payload["state"] == "stopped"
+    assert backtest.replay(export(tmp_path)).verdict == "reproduced"
+
+
+def test_waiting_for_signals_rides_out_a_database_outage(monkeypatch):
+    """The real wait: a poll that fails on a dropped connection is retried, not raised."""
+    from django.db import InterfaceError, OperationalError
+
+    answers = iter([OperationalError("connection refused"), InterfaceError("connection already closed"), 2, 0])
+
+    def open_tasks(**kwargs):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(orchestrator.selectors, "round_open_tasks", open_tasks)
+    monkeypatch.setattr(orchestrator.services, "tasks_expire", lambda: [])
+    said: list[str] = []
+    settings = orchestrator.RoundSettings(PROBLEM_CLASS, "greedy", [], seed=1, wait_seconds=30, poll_seconds=0)
+    assert orchestrator._wait(None, "selection", settings, said.append) is True
+    assert [line.strip() for line in said] == [
+        "selection: database unavailable, waiting (connection refused)",
+        "selection: database unavailable, waiting (connection already closed)",
+        "selection: 2 task(s) still open",
+    ]

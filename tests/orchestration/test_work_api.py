@@ -209,6 +209,46 @@ def test_forged_mismatched_and_malformed_signals_are_refused(approved_release):
     )
 
 
+def test_a_tampered_body_under_its_original_signature_is_refused(approved_release):
+    adapter = Adapter(approved_release)
+    queue(adapter.register(), count=2)
+    first, second = adapter.client.post(API + "tasks/lease", {"limit": 2}, format="json").json()["tasks"]
+    body = adapter.signal_body(first)
+    signature = base64.b64encode(adapter.signing_key.sign(body)).decode()
+    assert (
+        adapter.client.post(
+            API + "signals", data=body, content_type="application/json", HTTP_X_OPM_SIGNATURE=signature
+        ).status_code
+        == 201
+    )
+    for changed in ({"value": 0.05}, {"task": second["id"]}):  # a new value, or the accepted body moved to a task
+        tampered = rfc8785.dumps({**json.loads(body), **changed})
+        response = adapter.client.post(
+            API + "signals", data=tampered, content_type="application/json", HTTP_X_OPM_SIGNATURE=signature
+        )
+        assert response.status_code == 400 and response.json()["code"] == "bad_signature"
+    assert LedgerEntry.objects.filter(kind="signal.accepted").count() == 1
+    assert EvaluationTask.objects.get(pk=second["id"]).state == "leased"
+
+
+def test_a_database_outage_is_a_503_to_try_again_later(approved_release, monkeypatch):
+    from django.db import OperationalError
+
+    from orchestration import api
+
+    adapter = Adapter(approved_release)
+    queue(adapter.register())
+
+    def unavailable(**kwargs):
+        raise OperationalError("connection failed: Connection refused")
+
+    monkeypatch.setattr(api.services, "tasks_lease", unavailable)
+    response = adapter.client.post(API + "tasks/lease", {}, format="json")
+    assert response.status_code == 503 and response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "service_unavailable" and response["Retry-After"] == "5"
+    assert "Connection refused" not in response.json()["detail"]  # the server's internals stay inside
+
+
 def test_expired_leases_requeue_and_keep_their_charge(approved_release):
     adapter = Adapter(approved_release)
     queue(adapter.register())
@@ -294,6 +334,26 @@ def test_concurrent_submissions_of_one_task_accept_one_signal(approved_release):
     assert same == [(False, index)] * (bodies.count(accepted) - 1)  # replays: the same 200, citing the same entry
     assert different == [ErrorCode.SIGNAL_CONFLICT] * (len(bodies) - bodies.count(accepted))
     assert LedgerEntry.objects.filter(kind="signal.accepted").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_expiry_sweeps_requeue_each_lease_once(approved_release):
+    adapter = Adapter(approved_release)
+    queue(adapter.register(), count=30, noise_multiplier=100.0)
+    leased = [
+        t["id"]
+        for t in adapter.client.post(API + "tasks/lease", {"limit": 50, "lease_seconds": 10}, format="json").json()[
+            "tasks"
+        ]
+    ]
+    spent = PrivacyBudget.objects.get(participant=adapter.participant).rho_spent_nano
+    later = timezone.now() + dt.timedelta(seconds=11)
+    outcomes = race(lambda _: [t.requeued_from_id for t in tasks_expire(now=later)], range(3))
+    requeued = [origin for _, origins in outcomes for origin in origins]
+    assert sorted(requeued) == sorted(leased)  # skip_locked: each sweep takes other rows, none twice
+    assert EvaluationTask.objects.filter(state="queued", requeued_from__isnull=False).count() == 30
+    assert PrivacyBudget.objects.get(participant=adapter.participant).rho_spent_nano == spent  # nothing refunded
 
 
 def test_deployments_command_enrols_and_revokes(approved_release, capsys):
