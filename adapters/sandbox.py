@@ -138,6 +138,7 @@ def run(
     """
     limits = limits or Limits()
     command = tuple(os.fspath(part) for part in argv)
+    reads, writes = tuple(reads), tuple(writes)
     used = backend()
     if not used.isolated:
         if mode() == "require":
@@ -323,8 +324,10 @@ def _bwrap_options(
         options += ["--ro-bind", path, path]
     for path in sorted(writable, key=lambda path: (path.count(os.sep), path)):  # parents first
         options += ["--bind", path, path]
-    if cwd is not None:
-        options += ["--chdir", os.path.abspath(os.fspath(cwd))]
+    # Always a directory of the view: else bwrap falls back to $HOME, and zig then names its cache by
+    # relative paths (`.cache/zig/...`) in what it prints.
+    first_writable = next((os.path.abspath(os.fspath(path)) for path in writes), None)
+    options += ["--chdir", os.path.abspath(os.fspath(cwd)) if cwd is not None else first_writable or "/tmp"]
     return options
 
 

@@ -273,9 +273,8 @@ class LLVMDriver(Driver):
                 "-o",
                 str(output),
             ]
-            done = sandbox.run(
-                command, limits=self.tool_limits, cwd=root, env=self._env(), reads=[source.parent], writes=[work]
-            )
+            reads = [source.resolve().parent, *_include_paths(extra_flags, Path(root) if root is not None else None)]
+            done = sandbox.run(command, limits=self.tool_limits, cwd=root, env=self._env(), reads=reads, writes=[work])
             if not done.ok:
                 message = _first_error(done).replace(f"{where}:", "")
                 if not done.failure.startswith("exit "):
@@ -526,6 +525,30 @@ def count_ir_instructions(text: str) -> int:
 
 
 # --- helpers -------------------------------------------------------------------------------------------
+
+
+_INCLUDE_FLAGS = ("-I", "-isystem", "-iquote", "-idirafter", "-include")
+
+
+def _include_paths(flags: Sequence[str], root: Path | None) -> list[Path]:
+    """The directories and files a compiler's include flags name (`-Ia`, `-I a`, `-isystem a`, ...),
+    resolved against `root`: the sandbox must show them, wherever they are."""
+    paths: list[Path] = []
+    pending = False
+    for flag in flags:
+        if pending:
+            paths.append(Path(flag))
+            pending = False
+            continue
+        for prefix in _INCLUDE_FLAGS:
+            if flag == prefix:
+                pending = True
+                break
+            if flag.startswith(prefix):
+                paths.append(Path(flag[len(prefix) :]))
+                break
+    base = root if root is not None else Path.cwd()
+    return [(base / path).resolve() for path in paths]
 
 
 def _read_source(source: Path) -> bytes:
