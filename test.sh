@@ -46,6 +46,14 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
     || echo "warning: could not install chromium; the browser test will be skipped" >&2
 fi
 
+# The compiler sandbox (adapters/sandbox.py) runs tools under bubblewrap; without it the sandbox tests that
+# need it are skipped and the adapter falls back to rlimits only.
+if ! command -v bwrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  step "installing Debian's bubblewrap (compiler sandbox)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; } >/dev/null 2>&1 \
+    || echo "warning: could not install bubblewrap; the sandbox tests that need it will be skipped" >&2
+fi
+
 step "ruff check"
 .venv/bin/ruff check . || fail "ruff check"
 

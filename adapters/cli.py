@@ -17,7 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from adapters import conformance, search
+from adapters import conformance, sandbox, search
 from adapters import plan as plan_file
 from adapters import portfolio as portfolio_file
 from adapters.drivers import CorpusError, Driver, driver_names, get_driver
@@ -308,6 +308,7 @@ def _cmd_conformance(args: argparse.Namespace) -> int:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
+        print(f"sandbox: {report['sandbox']}")
         for check in report["checks"]:
             print(f"{'PASS' if check['passed'] else 'FAIL'}  {check['name']}: {check['detail']}")
         print(f"{report['contract']} {report['toolchain']}: {report['verdict']}")
@@ -792,6 +793,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Participant tools for OpenPassMarket: inspect toolchains and work with pass plans.",
     )
+    parser.add_argument(
+        "--require-sandbox",
+        action="store_true",
+        help=f"refuse to run any compiler or test program without bubblewrap (same as {sandbox.SANDBOX_ENV}=require)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     passes = commands.add_parser(
@@ -928,8 +934,13 @@ def main(argv: list[str] | None = None) -> int:
         if exc.code is None:
             return EXIT_OK
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.require_sandbox:
+        os.environ[sandbox.SANDBOX_ENV] = "require"  # the environment, so worker processes insist too
     try:
         return args.func(args)
+    except sandbox.SandboxUnavailable as exc:
+        _error(str(exc))
+        return EXIT_FAILED
     except plan_file.PlanError as exc:
         _error(str(exc))
         return EXIT_USAGE

@@ -44,6 +44,7 @@ REPORT_SCHEMA: dict[str, Any] = {
         "toolchain": {"type": "string", "minLength": 1},
         "harness_version": {"type": "string", "minLength": 1, "maxLength": 64},
         "verdict": {"enum": ["passed", "failed"]},
+        "sandbox": {"type": "string", "maxLength": 500},
         "checks": {
             "type": "array",
             "minItems": 1,
@@ -473,6 +474,7 @@ def run_conformance(driver: Driver, contract: str = ADAPTER_CONTRACT) -> dict[st
         "toolchain": driver.name,
         "harness_version": HARNESS_VERSION,
         "verdict": "passed" if all(check.passed for check in checks) else "failed",
+        "sandbox": sandbox.describe(),
         "checks": [check.as_json() for check in checks],
         "started_at": started_at,
         "finished_at": _now(),

@@ -23,8 +23,9 @@ RUN_ENV = {"PATH": "/usr/bin:/bin"}  # a test program gets no environment of the
 
 
 def run_program(executable: Path, limits: sandbox.Limits, cwd: Path) -> dict[str, Any]:
-    """Run one program in the sandbox and return its observed behaviour (JSON data, cacheable)."""
-    ran = sandbox.run([str(executable)], limits=limits, cwd=cwd, env=RUN_ENV)
+    """Run one program in the sandbox, its work directory `cwd` the only place it may write, and return
+    its observed behaviour (JSON data, cacheable)."""
+    ran = sandbox.run([str(executable)], limits=limits, cwd=cwd, env=RUN_ENV, writes=[cwd])
     crashed = ran.failure if ran.failure and not ran.failure.startswith("exit ") else None
     return {
         "returncode": ran.returncode,

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from adapters import sandbox as sandbox_module
 from adapters.drivers import get_driver
 from adapters.drivers.base import OK, CorpusError, Driver, Measurement
 from adapters.measurements import MeasurementStore
@@ -71,6 +72,8 @@ class EvaluationReport:
     kind: str = "plan"
     members: int = 0
     """Portfolio only: how many members it lists (the reference comes on top)."""
+    sandbox: str = dataclasses.field(default_factory=lambda: sandbox_module.describe())
+    """How the tools ran (`adapters.sandbox.describe()`): bubblewrap, or rlimits only, and why."""
 
     @property
     def failures(self) -> int:
@@ -101,6 +104,7 @@ class EvaluationReport:
             "programs": [result.as_json() for result in self.programs],
             "geomean_ratio": self.geomean_ratio,
             "failures": self.failures,
+            "sandbox": self.sandbox,
         }
         if self.kind == "portfolio":
             wins = self.wins()

@@ -49,6 +49,20 @@ class StaticLinker:
         return [*self.zig, "ld.lld", *(slots.get(argument, argument) for argument in resolved)]
 
 
+def zig_global_cache() -> Path:
+    """zig's global cache directory, as zig finds it (`$ZIG_GLOBAL_CACHE_DIR`, `$XDG_CACHE_HOME/zig`,
+    `~/.cache/zig`), created if missing. The sandbox lets zig write there only where zig builds a C
+    runtime for a link (the runtime set-up here, wasm links): rebuilding it per run would take minutes."""
+    override = os.environ.get("ZIG_GLOBAL_CACHE_DIR")
+    if override:
+        directory = Path(override).expanduser()
+    else:
+        base = os.environ.get("XDG_CACHE_HOME")
+        directory = (Path(base).expanduser() if base else Path.home() / ".cache") / "zig"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory.resolve()
+
+
 def static_linker(
     *,
     zig: Sequence[str],
@@ -102,13 +116,21 @@ def _set_up(
         with tempfile.TemporaryDirectory(prefix="opm-link-probe-") as work:
             source, obj, executable = Path(work) / "probe.c", Path(work) / "probe.o", Path(work) / "probe"
             source.write_text(_PROBE)
+            zig_cache = zig_global_cache()
+            zig_env = {**env, "ZIG_GLOBAL_CACHE_DIR": str(zig_cache)}
             compiled = sandbox.run(
-                [*zig, "cc", *compile_flags, "-c", str(source), "-o", str(obj)], limits=limits, env=env
+                [*zig, "cc", *compile_flags, "-c", str(source), "-o", str(obj)],
+                limits=limits,
+                env=zig_env,
+                writes=[Path(work), zig_cache],
             )
             if not compiled.ok:
                 raise ToolchainUnavailable(f"zig cc cannot compile a trivial program: {compiled.failure}")
             linked = sandbox.run(
-                [*zig, "cc", *link_flags, str(obj), "-o", str(executable), "-v"], limits=limits, env=env
+                [*zig, "cc", *link_flags, str(obj), "-o", str(executable), "-v"],
+                limits=limits,
+                env=zig_env,
+                writes=[Path(work), zig_cache],
             )
             if not linked.ok:
                 raise ToolchainUnavailable(f"zig cc cannot link a trivial static program: {linked.failure}")

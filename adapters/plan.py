@@ -335,7 +335,10 @@ def render_pipeline(steps: Iterable[PassStep], catalogue: Mapping[str, PassInfo]
     for index, step in enumerate(steps):
         info = catalogue.get(step.name)
         if info is None:
-            raise PlanError(f"passes[{index}].name: unknown llvm pass {step.name!r}")
+            raise PlanError(
+                f"passes[{index}].name: llvm pass {step.name!r} is not allowed "
+                "(plans may name only the curated catalogue: opm-adapter passes --toolchain llvm)"
+            )
         rendered.append((info.kind, step.name + _render_params(step, info, f"passes[{index}].params")))
     out: list[str] = []
     position = 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -26,7 +27,7 @@ from typing import Any
 
 from elftools.common.exceptions import ELFError
 
-from adapters import sandbox
+from adapters import linker, sandbox
 from adapters.cache import Cache, content_key
 from adapters.drivers.base import MISCOMPILED, CorpusError, Driver, Measurement, register
 from adapters.drivers.llvm import FrontEnd
@@ -212,7 +213,14 @@ class CraneliftDriver(Driver):
         with tempfile.TemporaryDirectory(prefix="opm-") as work:
             output = Path(work) / "program.wasm"
             command = [*self._zig(), "cc", *WASM_FLAGS, str(source.resolve()), "-o", str(output)]
-            done = sandbox.run(command, limits=self.link_limits)
+            zig_cache = linker.zig_global_cache()  # the link builds wasi-libc there once
+            done = sandbox.run(
+                command,
+                limits=self.link_limits,
+                env={**os.environ, "ZIG_GLOBAL_CACHE_DIR": str(zig_cache)},
+                reads=[source.resolve().parent],
+                writes=[Path(work), zig_cache],
+            )
             if not done.ok:
                 message = _first_error(done).replace(f"{source.resolve()}:", "")
                 raise CorpusError(f"{source}: does not compile to wasm: {message}")
@@ -237,6 +245,7 @@ class CraneliftDriver(Driver):
                 toolchain.worker_command("compile", config, str(wasm), str(artefact)),
                 limits=self.tool_limits,
                 env=toolchain.worker_env(),
+                writes=[Path(artefact).resolve().parent],
             )
         if not done.ok:
             return Measurement(name, None, None, _worker_failure(done), f"cranelift: {_first_error(done)}")
@@ -302,6 +311,7 @@ class CraneliftDriver(Driver):
                 limits=self.run_limits,
                 cwd=work,
                 env=toolchain.worker_env(),
+                writes=[Path(work)],
             )
             if not done.ok:
                 return Measurement.failed(name, _worker_failure(done), f"run: {_first_error(done)}")

@@ -126,9 +126,26 @@ class GCCDriver(Driver):
         """The size levels this gcc has (`Os`, and `Oz` from gcc 12)."""
         return tuple(level for level in REFERENCES if level in self._help()[1])
 
-    def _run(self, argv: list[str], limits: sandbox.Limits | None = None) -> sandbox.RunResult:
-        """gcc in the sandbox, in the C locale so its messages read the same everywhere."""
-        return sandbox.run(argv, limits=limits or self.tool_limits, env={**os.environ, **TOOL_ENV})
+    def _run(
+        self,
+        argv: list[str],
+        limits: sandbox.Limits | None = None,
+        *,
+        cwd: Path | None = None,
+        reads: Sequence[Path] = (),
+        writes: Sequence[Path] = (),
+    ) -> sandbox.RunResult:
+        """gcc in the sandbox, in the C locale so its messages read the same everywhere; the crash
+        tests' wrapper is in the sandbox's view too."""
+        wrapper = [Path(part) for part in self.wrapper or () if os.path.isabs(part)]
+        return sandbox.run(
+            argv,
+            limits=limits or self.tool_limits,
+            cwd=cwd,
+            env={**os.environ, **TOOL_ENV},
+            reads=[*reads, *wrapper],
+            writes=writes,
+        )
 
     def _report(self, *args: str) -> str:
         """gcc's answer to a question about itself; a failure means gcc is unusable. Default limits:
@@ -220,7 +237,7 @@ class GCCDriver(Driver):
         if cached.is_file():
             return cached
         resolved = str(source.resolve())
-        checked = self._run([self.gcc, *FIXED_FLAGS, "-fsyntax-only", resolved])
+        checked = self._run([self.gcc, *FIXED_FLAGS, "-fsyntax-only", resolved], reads=[Path(resolved).parent])
         if not checked.ok:
             message = _first_error(checked).replace(f"{resolved}:", "")
             if not checked.failure.startswith("exit "):
@@ -228,7 +245,11 @@ class GCCDriver(Driver):
             raise CorpusError(f"{source}: does not compile: {message}")
         with tempfile.TemporaryDirectory(prefix="opm-") as work:
             output = Path(work) / "input.i"
-            done = self._run([self.gcc, *FIXED_FLAGS, "-E", resolved, "-o", str(output)])
+            done = self._run(
+                [self.gcc, *FIXED_FLAGS, "-E", resolved, "-o", str(output)],
+                reads=[Path(resolved).parent],
+                writes=[Path(work)],
+            )
             if not done.ok:
                 raise CorpusError(f"{source}: does not preprocess: {_first_error(done)}")
             return self.cache.write_bytes("gcc-i", key, output.read_bytes(), ".i")
@@ -251,19 +272,26 @@ class GCCDriver(Driver):
         self.check_plan(plan)
         name = Path(input).name
         if asm_hook is None:
-            done = self._run(self._compile_command(plan, input, out_object, wrapper=wrapper))
+            done = self._run(
+                self._compile_command(plan, input, out_object, wrapper=wrapper),
+                writes=[Path(out_object).resolve().parent],
+            )
             if not done.ok:
                 return _tool_failure(name, "gcc", done)
         else:
             with tempfile.TemporaryDirectory(prefix="opm-") as work:
                 assembly = Path(work) / "plan.s"
-                done = self._run(self._compile_command(plan, input, assembly, assembly=True, wrapper=wrapper))
+                done = self._run(
+                    self._compile_command(plan, input, assembly, assembly=True, wrapper=wrapper), writes=[Path(work)]
+                )
                 if not done.ok:
                     return _tool_failure(name, "gcc", done)
                 assembly.write_text(asm_hook(assembly.read_text(errors="surrogateescape")), errors="surrogateescape")
                 # Run in the work directory on the relative name, so the assembler's messages say `plan.s:LINE`.
                 assemble = [self.gcc, "-c", assembly.name, "-o", str(Path(out_object).resolve())]
-                done = sandbox.run(assemble, limits=self.tool_limits, cwd=work, env={**os.environ, **TOOL_ENV})
+                done = self._run(
+                    assemble, cwd=Path(work), writes=[Path(work), Path(out_object).resolve().parent]
+                )
                 if not done.ok:
                     return _tool_failure(name, "as", done)
         try:
@@ -307,7 +335,7 @@ class GCCDriver(Driver):
 
     def _link_and_run(self, obj: Path, work: Path) -> dict[str, Any] | Measurement:
         executable = work / "program"
-        linked = self._run([self.gcc, str(obj), *LINK_FLAGS, "-o", str(executable)], self.link_limits)
+        linked = self._run([self.gcc, str(obj), *LINK_FLAGS, "-o", str(executable)], self.link_limits, writes=[work])
         if not linked.ok:
             return _tool_failure(obj.name, "link", linked)
         return differential.run_program(executable, self.run_limits, work)

@@ -273,7 +273,8 @@ class LLVMDriver(Driver):
                 "-o",
                 str(output),
             ]
-            done = sandbox.run(command, limits=self.tool_limits, cwd=root, env=self._env())
+            reads = [source.resolve().parent, *_include_paths(extra_flags, Path(root) if root is not None else None)]
+            done = sandbox.run(command, limits=self.tool_limits, cwd=root, env=self._env(), reads=reads, writes=[work])
             if not done.ok:
                 message = _first_error(done).replace(f"{where}:", "")
                 if not done.failure.startswith("exit "):
@@ -313,7 +314,7 @@ class LLVMDriver(Driver):
         with tempfile.TemporaryDirectory(prefix="opm-") as work:
             optimised = Path(work) / "plan.ll"
             opt = [self._tool("opt"), f"-passes={pipeline}", *plan.tool_flags("opt"), str(input), *TEXT_IR, "-o"]
-            done = sandbox.run([*opt, str(optimised)], limits=self.tool_limits, env=self._env())
+            done = sandbox.run([*opt, str(optimised)], limits=self.tool_limits, env=self._env(), writes=[work])
             if not done.ok:
                 return _tool_failure(name, "opt", done)
             text = optimised.read_text(encoding="utf-8", errors="surrogateescape")
@@ -334,6 +335,7 @@ class LLVMDriver(Driver):
                 [*self._llc_command(plan), str(optimised), "-o", str(out_object)],
                 limits=self.tool_limits,
                 env=self._env(),
+                writes=[Path(out_object).resolve().parent],
             )
             if not done.ok:
                 return _tool_failure(name, "llc", done, instructions)
@@ -398,7 +400,7 @@ class LLVMDriver(Driver):
             command = static.command(obj, executable)
         else:
             command = [*self.frontend.command, *self.frontend.link_flags, str(obj), "-o", str(executable)]
-        linked = sandbox.run(command, limits=self.link_limits, env=self._env())
+        linked = sandbox.run(command, limits=self.link_limits, env=self._env(), writes=[work])
         if not linked.ok:
             return _tool_failure(obj.name, "link", linked)
         return differential.run_program(executable, self.run_limits, work)
@@ -484,6 +486,8 @@ class LLVMDriver(Driver):
             [*self.frontend.command, *self.frontend.compile_flags, "-c", str(source), "-o", str(obj)],
             limits=self.tool_limits,
             env=self._env(),
+            reads=[source.parent],
+            writes=[Path(obj).resolve().parent],
         )
         if not done.ok:
             return _tool_failure(program.name, "cc", done)
@@ -521,6 +525,30 @@ def count_ir_instructions(text: str) -> int:
 
 
 # --- helpers -------------------------------------------------------------------------------------------
+
+
+_INCLUDE_FLAGS = ("-I", "-isystem", "-iquote", "-idirafter", "-include")
+
+
+def _include_paths(flags: Sequence[str], root: Path | None) -> list[Path]:
+    """The directories and files a compiler's include flags name (`-Ia`, `-I a`, `-isystem a`, ...),
+    resolved against `root`: the sandbox must show them, wherever they are."""
+    paths: list[Path] = []
+    pending = False
+    for flag in flags:
+        if pending:
+            paths.append(Path(flag))
+            pending = False
+            continue
+        for prefix in _INCLUDE_FLAGS:
+            if flag == prefix:
+                pending = True
+                break
+            if flag.startswith(prefix):
+                paths.append(Path(flag[len(prefix) :]))
+                break
+    base = root if root is not None else Path.cwd()
+    return [(base / path).resolve() for path in paths]
 
 
 def _read_source(source: Path) -> bytes:

@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from adapters import sandbox
 from adapters.cli import main
 from adapters.conformance import HARNESS_VERSION, REPORT_SCHEMA, SUITES, FaultNotInjected, run_conformance
 from adapters.contract import ADAPTER_CONTRACT, MANIFEST_SCHEMA, SIGNAL_SCHEMA, build_manifest, schema_errors
@@ -54,6 +55,7 @@ def assert_valid_report(report: dict) -> None:
     assert [check["name"] for check in report["checks"]] == CHECK_NAMES
     assert (report["verdict"] == "passed") == all(check["passed"] for check in report["checks"])
     assert report["started_at"] <= report["finished_at"]
+    assert report["sandbox"] == sandbox.describe()
 
 
 def checks(report: dict) -> dict[str, dict]:

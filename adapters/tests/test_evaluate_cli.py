@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters import sandbox
 from adapters.cli import main
 from adapters.drivers import CorpusError
 from adapters.drivers.llvm import LLVMDriver, executable_bytes
@@ -84,7 +85,8 @@ def test_cli_apply_rejects_a_bad_plan_or_input(cache_env: Path, tmp_path: Path, 
     bad_plan = write_plan(tmp_path, {"toolchain": "llvm", "passes": [{"name": "frobnicate"}]})
     assert main(["apply", "--plan", bad_plan, "--input", str(DATA / "sort.c"), "-o", str(tmp_path / "x.o")]) == 2
     assert capsys.readouterr().err == (
-        f"opm-adapter: error: {bad_plan}: passes[0].name: unknown llvm pass 'frobnicate'\n"
+        f"opm-adapter: error: {bad_plan}: passes[0].name: llvm pass 'frobnicate' is not allowed "
+        "(plans may name only the curated catalogue: opm-adapter passes --toolchain llvm)\n"
     )
     source = tmp_path / "broken.c"
     source.write_text("int main(void) { return }\n")
@@ -111,7 +113,17 @@ def test_cli_evaluate_json(cache_env: Path, tmp_path: Path, capsys) -> None:
     assert main(["evaluate", "--plan", plan, "--corpus", str(DATA), "--json", "--jobs", "2"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["plan"] == Plan.from_json(CRASHING).content_hash()
-    assert set(document) == {"toolchain", "kind", "plan", "reference", "programs", "geomean_ratio", "failures"}
+    assert set(document) == {
+        "toolchain",
+        "kind",
+        "plan",
+        "reference",
+        "programs",
+        "geomean_ratio",
+        "failures",
+        "sandbox",
+    }
+    assert document["sandbox"] == sandbox.describe()
     assert [entry["program"] for entry in document["programs"]] == PROGRAMS
     sort = document["programs"][PROGRAMS.index("sort.c")]
     assert (sort["verdict"], sort["plan_bytes"], sort["ratio"]) == ("crash: signal 6 (SIGABRT)", None, None)

@@ -216,7 +216,8 @@ def test_the_interface_is_every_linkable_definition_outside_comdat_groups(driver
 
     (tmp_path / "interface.ll").write_text(INTERFACE_IR)
     done = sandbox.run(
-        [driver._tool("llc"), "-filetype=obj", str(tmp_path / "interface.ll"), "-o", str(tmp_path / "interface.o")]
+        [driver._tool("llc"), "-filetype=obj", str(tmp_path / "interface.ll"), "-o", str(tmp_path / "interface.o")],
+        writes=[tmp_path],
     )
     assert done.ok, done.stderr
     # hidden symbols count (the rest of the library links against them); internal ones and the

@@ -14,9 +14,9 @@ import dataclasses
 import os
 import re
 import shutil
-import subprocess
 from typing import Any
 
+from adapters import sandbox
 from adapters.toolchains import ToolchainUnavailable
 
 GCC_ENV = "OPM_GCC"
@@ -89,17 +89,17 @@ def gcc_command() -> str:
 
 
 def _run_gcc(gcc: str, *args: str, timeout: float = DEFAULT_TIMEOUT) -> str:
-    """Run gcc for a report (no input files) and return its stdout; any failure is fatal."""
-    try:
-        done = subprocess.run([gcc, *args], capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise ToolchainUnavailable(f"'{gcc} {' '.join(args)}' did not finish within {timeout:g}s") from None
-    except OSError as exc:
-        raise ToolchainUnavailable(f"cannot run {gcc}: {exc.strerror or exc}; install gcc or set {GCC_ENV}") from None
-    if done.returncode != 0:
-        first_line = (done.stderr.strip().splitlines() or ["no output"])[0]
+    """Run gcc for a report (no input files), in the sandbox like every tool run, and return its stdout;
+    any failure is fatal."""
+    done = sandbox.run([gcc, *args], limits=sandbox.Limits(time_seconds=timeout))
+    if done.failure == "timeout":
+        raise ToolchainUnavailable(f"'{gcc} {' '.join(args)}' did not finish within {timeout:g}s")
+    if done.failure is not None and done.returncode is None:
+        raise ToolchainUnavailable(f"cannot run {gcc}: {sandbox.first_line(done.stderr)}; install gcc or set {GCC_ENV}")
+    if done.failure is not None:
+        first_line = sandbox.first_line(done.stderr)
         raise ToolchainUnavailable(f"'{gcc} {' '.join(args)}' exited with {done.returncode} ({first_line})")
-    return done.stdout
+    return done.stdout.decode("utf-8", errors="replace")
 
 
 def gcc_version(gcc: str | None = None) -> str:

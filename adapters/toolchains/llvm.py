@@ -10,12 +10,12 @@ import dataclasses
 import importlib.util
 import os
 import re
-import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from adapters import sandbox
 from adapters.toolchains import ToolchainUnavailable
 
 BIN_DIR_ENV = "OPM_LLVM_BIN"
@@ -65,22 +65,23 @@ def tool_path(name: str) -> Path:
 
 
 def _run_tool(name: str, *args: str, timeout: float = DEFAULT_TIMEOUT) -> str:
-    """Run a tool that only reports (no input files) and return its stdout; any failure is fatal."""
+    """Run a tool that only reports (no input files), in the sandbox like every tool run, and return its
+    stdout; any failure is fatal."""
     path = tool_path(name)
-    try:
-        done = subprocess.run([str(path), *args], capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
+    limits = sandbox.Limits(time_seconds=timeout, output_bytes=64 * 1024**2)
+    done = sandbox.run([str(path), *args], limits=limits)
+    if done.failure == "timeout":
         raise ToolchainUnavailable(
             f"'{name} {' '.join(args)}' did not finish within {timeout:g}s; check the LLVM install"
-        ) from None
-    except OSError as exc:
-        raise ToolchainUnavailable(f"cannot run {path}: {exc.strerror or exc}; {_INSTALL_HINT}") from None
-    if done.returncode != 0:
-        first_line = (done.stderr.strip().splitlines() or ["no output"])[0]
-        raise ToolchainUnavailable(
-            f"'{name} {' '.join(args)}' exited with {done.returncode} ({first_line}); check the LLVM install"
         )
-    return done.stdout
+    if done.failure is not None and done.returncode is None:
+        raise ToolchainUnavailable(f"cannot run {path}: {sandbox.first_line(done.stderr)}; {_INSTALL_HINT}")
+    if done.failure is not None:
+        raise ToolchainUnavailable(
+            f"'{name} {' '.join(args)}' exited with {done.returncode} ({sandbox.first_line(done.stderr)}); "
+            "check the LLVM install"
+        )
+    return done.stdout.decode("utf-8", errors="replace")
 
 
 def llvm_version(*, timeout: float = DEFAULT_TIMEOUT) -> str:
@@ -226,68 +227,30 @@ _SECTION_KINDS = {
     "Loop": "loop",
 }
 
-# Passes that observe rather than transform, so they can never change code size. Everything
-# named print*/dot-*/view-*/verify* or *-printer/*-viewer/*-dot is a printer, viewer or checker.
-_DIAGNOSTIC_PREFIXES = ("print", "dot-", "view-", "verify")
-_DIAGNOSTIC_SUFFIXES = ("-printer", "-viewer", "-dot", "-dot-only")
-_DIAGNOSTIC_PASSES = frozenset(
-    {
-        "aa-eval",  # alias-analysis precision statistics
-        "pa-eval",  # pointer-authentication analysis evaluator
-        "annotation-remarks",  # emits remarks for annotated instructions
-        "check-debugify",  # checks what debugify attached
-        "func-properties-stats",  # statistics only
-        "instcount",  # statistics only
-        "kernel-info",  # GPU kernel remarks
-        "lint",  # reports undefined behaviour, may abort
-        "prof-verify",  # profile metadata checker
-        "transform-warning",  # warns about forced loop transforms that did not happen
-    }
-)
-# Pass-manager plumbing and LLVM's own testing hooks: no place in an optimisation plan.
-_INTERNAL_PREFIXES = ("no-op-", "invalidate<", "require<")
-_INTERNAL_PASSES = frozenset(
-    {
-        "count-visits",  # test helper counting visits
-        "debugify",  # attaches synthetic debug info for testing
-        "extra-simple-loop-unswitch-passes",  # empty conditional pass manager, filled by pipelines
-        "extra-vector-passes",  # ditto
-        "free-machine-function",  # codegen bookkeeping
-        "helloworld",  # tutorial pass
-        "instnamer",  # names anonymous values for readability only
-        "metarenamer",  # renames symbols to obfuscate test cases
-        "normalize",  # canonicalises names and order so IR diffs are readable
-        "prof-inject",  # injects synthetic profile metadata for profile-verifier tests
-        "trigger-crash-function",  # deliberately crashes opt
-        "trigger-crash-module",
-        "trigger-verifier-error",  # deliberately corrupts the IR
-    }
-)
+def is_allowed(name: str) -> bool:
+    """Whether a plan may run the pass: only the curated size passes (`ALLOWED_PASSES`).
 
-
-def is_excluded(name: str) -> bool:
-    """Whether a registered pass is left out of the catalogue.
-
-    Excluded are printers, viewers, dot-graph writers, verifiers and other diagnostics (they
-    cannot change the output), plus pass-manager plumbing and LLVM's test hooks (`no-op-*`,
-    `invalidate<all>`, `trigger-crash-*`, `debugify`, ...). Instrumentation (sanitizers, PGO,
-    coverage) is kept: it transforms real code, and evaluation rejects what does not link.
+    An allow-list, not a deny-list: opt also registers printers, graph writers, test hooks
+    (`trigger-crash-*`) and instrumentation that writes files (`insert-gcov-profiling`, PGO),
+    and every new LLVM adds more; none of those reaches a plan unless curated here first.
     """
-    return (
-        name.startswith(_DIAGNOSTIC_PREFIXES + _INTERNAL_PREFIXES)
-        or name.endswith(_DIAGNOSTIC_SUFFIXES)
-        or name in _DIAGNOSTIC_PASSES
-        or name in _INTERNAL_PASSES
-    )
+    return name in ALLOWED_PASSES
 
 
-def parse_print_passes(text: str, legacy_descriptions: Mapping[str, str] | None = None) -> list[PassInfo]:
-    """Parse `opt --print-passes` into the catalogue: kept passes sorted by (kind, name), one per pair.
+def parse_print_passes(
+    text: str,
+    legacy_descriptions: Mapping[str, str] | None = None,
+    *,
+    allowed: Collection[str] | None = None,
+) -> list[PassInfo]:
+    """Parse `opt --print-passes` into the catalogue: passes sorted by (kind, name), one per pair.
 
-    A pass listed both with and without parameters keeps the parameterised entry. Unknown section
-    headers are skipped, so a newer opt degrades gracefully; text with no known section at all is
-    not opt's output and raises ValueError.
+    Only names in `allowed` are kept (default: `ALLOWED_PASSES`; `allowed=ALL` keeps every pass listed,
+    for tests of the parser). A pass listed both with and without parameters keeps the
+    parameterised entry. Unknown section headers are skipped, so a newer opt degrades gracefully; text
+    with no known section at all is not opt's output and raises ValueError.
     """
+    keep = ALLOWED_PASSES if allowed is None else allowed
     found: dict[tuple[str, str], tuple[str, PassInfo]] = {}
     section: tuple[str, str, bool] | None = None  # (kind, section word, with params)
     recognised = False
@@ -310,7 +273,7 @@ def parse_print_passes(text: str, legacy_descriptions: Mapping[str, str] | None 
         kind, word, with_params = section
         entry = line.strip()
         name, parameters = _split_parameters(entry) if with_params else (entry, None)
-        if is_excluded(name):
+        if keep is not ALL and name not in keep:
             continue
         key = (kind, name)
         if key in found and found[key][1].parameters is not None:
@@ -356,6 +319,9 @@ def pass_catalogue(*, timeout: float = DEFAULT_TIMEOUT) -> list[PassInfo]:
     help_text = _run_tool("opt", "--help-hidden", timeout=timeout)
     return parse_print_passes(passes_text, parse_legacy_descriptions(help_text))
 
+
+ALL: Collection[str] = frozenset({"*"})
+"""`parse_print_passes(..., allowed=ALL)` keeps every pass opt lists (tests of the parser, `--all`)."""
 
 _KIND_WORDS = {
     "Module": "module",
@@ -532,6 +498,10 @@ CURATED_DESCRIPTIONS: dict[str, str] = {
         "Simplifies control flow: removes and merges blocks, folds branches, turns diamonds into selects "
         "and switches into lookup tables; parameters toggle each transform."
     ),
+    "separate-const-offset-from-gep": (
+        "Splits the constant part out of address computations (GEPs) so that the constant offsets can be "
+        "folded into addressing modes and the variable parts shared."
+    ),
     "sink": "Moves instructions into the successor blocks that use them.",
     "speculative-execution": (
         "Hoists cheap instructions out of conditional blocks so later passes can flatten the branch."
@@ -601,3 +571,7 @@ CURATED_DESCRIPTIONS: dict[str, str] = {
         "Moves invariant conditions out of loops; `nontrivial` duplicates the loop per outcome (grows code)."
     ),
 }
+
+ALLOWED_PASSES: frozenset[str] = frozenset(CURATED_DESCRIPTIONS)
+"""The passes a plan may name: the curated catalogue (each has a description above). Adding a pass to
+plans means curating it here, after checking it only transforms the module in memory."""
