@@ -4,6 +4,8 @@ Defaults are safe for a laptop: SQLite under ``var/``, DEBUG off, a secret key g
 ``var/`` on first run. Production sets ``DATABASE_URL``, ``ALLOWED_HOSTS`` and ``OPM_PRODUCTION=1``.
 """
 
+import hashlib
+import os
 import secrets
 import sys
 import warnings
@@ -144,10 +146,17 @@ STORAGES = {
 OPM_TLS_CERT = Path(env.str("OPM_TLS_CERT", default=str(VAR_DIR / "tls" / "cert.pem")))
 OPM_TLS_KEY = Path(env.str("OPM_TLS_KEY", default=str(VAR_DIR / "tls" / "key.pem")))
 
-# Rate limits (opm_site/throttling.py) count in this cache, which every gunicorn worker shares: files under
-# var/cache/ by default; OPM_CACHE_URL (a django-environ cache URL) moves it, e.g. to a tmpfs with
-# filecache:///dev/shm/opm-cache (each request rewrites one small file, faster there than on a disk).
-CACHES = {"default": env.cache_url("OPM_CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+# Rate limits (opm_site/throttling.py) count in this cache, which every gunicorn worker shares. The counts
+# are ephemeral and each request rewrites one small file, so by default they live on the shared-memory tmpfs
+# (/dev/shm, one directory per var/ so two servers on a host never share counts), else under var/cache/;
+# OPM_CACHE_URL (a django-environ cache URL) puts them elsewhere.
+_SHM = Path("/dev/shm")
+_CACHE_DIR = (
+    _SHM / f"opm-cache-{hashlib.sha256(str(VAR_DIR.resolve()).encode()).hexdigest()[:16]}"
+    if _SHM.is_dir() and os.access(_SHM, os.W_OK)
+    else VAR_DIR / "cache"
+)
+CACHES = {"default": env.cache_url("OPM_CACHE_URL", default=f"filecache://{_CACHE_DIR}")}
 
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "opm_site.problems.exception_handler",

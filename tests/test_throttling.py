@@ -126,3 +126,25 @@ def test_the_count_is_shared_with_another_worker_process(client):
         [sys.executable, "-c", _OTHER_WORKER], env=env, cwd=repo, capture_output=True, text=True, check=True
     )
     assert result.stdout.split()[-1] == "200", result.stderr
+
+
+def test_the_window_closes_and_retry_after_says_when(client, monkeypatch):
+    """A caller refused at the limit is told how long its window has left, and is let in once it has passed."""
+    now = [1_000_000.0]
+    monkeypatch.setattr(SimpleRateThrottle, "timer", lambda self: now[0])
+    assert statuses(client, PUBLIC, {}, {}) == [200, 200]
+    now[0] += 45
+    refused = client.get(PUBLIC)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) == 15
+    now[0] += 15
+    assert statuses(client, PUBLIC, {}, {}, {}) == [200, 200, 429]
+
+
+def test_the_count_stays_one_small_entry_whatever_the_rate(client, monkeypatch):
+    """The cache holds a (start, count) pair per caller, not the time of every request in the window."""
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"public": "1000/minute", "deployment": "2/minute"})
+    assert set(statuses(client, PUBLIC, *[{}] * 50)) == {200}
+    from opm_site.throttling import PublicRateThrottle
+
+    stored = cache.get(PublicRateThrottle.cache_format % {"scope": "public", "ident": "127.0.0.1"})
+    assert stored[1] == 50 and len(stored) == 2
