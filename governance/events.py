@@ -1,4 +1,4 @@
-"""One small writer per ledger entry kind, so every payload's shape is defined in one place (STYLE.md).
+"""One small writer per ledger entry kind, so every payload's shape is defined in one place.
 
 Each is called by the service that makes the change, inside its transaction.
 """

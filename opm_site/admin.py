@@ -140,7 +140,7 @@ class ServiceAddAdmin(BoundedKeysAdmin):
 
 
 def run_service(modeladmin: admin.ModelAdmin, request: HttpRequest, call: Callable[[], object], success: str) -> bool:
-    """Call a service from the admin and report its outcome with message_user (STYLE.md: admin stays thin)."""
+    """Call a service from the admin and report its outcome with message_user (the admin stays thin)."""
     try:
         call()
     except OpmError as exc:

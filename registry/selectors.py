@@ -1,4 +1,4 @@
-"""Registry reads (STYLE.md: every read is a selector)."""
+"""Registry reads (every read is a selector)."""
 
 from collections.abc import Sequence
 

@@ -1,4 +1,4 @@
-"""Governance writes (STYLE.md: every write is a service), split by sub-domain."""
+"""Governance writes (every write is a service), split by sub-domain."""
 
 from .board import BOARD_GROUP, board_governed, board_group_ensure, board_member_ensure, operator_ensure
 from .ledger import LedgerRecord, checkpoint_issue, checkpoint_issue_if_due, ledger_append, ledger_append_many

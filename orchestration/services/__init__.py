@@ -1,4 +1,4 @@
-"""Orchestration writes (STYLE.md: every write is a service), split by sub-domain."""
+"""Orchestration writes (every write is a service), split by sub-domain."""
 
 from .attestations import attestation_record
 from .budgets import budget_open, budget_reserve, budget_tighten, budgets_apply_policy

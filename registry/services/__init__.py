@@ -1,4 +1,4 @@
-"""Registry writes (STYLE.md: every write is a service), split by sub-domain."""
+"""Registry writes (every write is a service), split by sub-domain."""
 
 from .catalogue import CatalogueSyncSummary, pass_catalogue_sync
 from .conformance import conformance_missing, conformance_record
