@@ -1,11 +1,12 @@
 """Orchestration admin: the board and the operator read participants, deployments, budgets, plans, rounds,
 tasks, charges and signals. All of it is made by services (enrolment, rounds, leases, signals) and ledgered,
-so it is read-only here; only a new participant can be added, through `participant_create`."""
+so it is read-only here; only a new participant can be added, through `participant_create`, and participants
+deactivated or reactivated, through `participant_set_active`."""
 
 from django.contrib import admin
 from django.utils.html import format_html
 
-from opm_site.admin import ReadOnlyModelAdmin, ServiceAddAdmin
+from opm_site.admin import ReadOnlyModelAdmin, ServiceAddAdmin, run_service
 from orchestration import services
 from orchestration.selectors import BudgetView, budget_charges
 
@@ -44,6 +45,26 @@ class ParticipantAdmin(ServiceAddAdmin):
         return services.participant_create(
             name=data["name"], display_name=data["display_name"], contact_email=data["contact_email"]
         )
+
+    actions = ["deactivate", "reactivate"]
+
+    @admin.action(description="Deactivate: refuse its keys at once (ledgered)")
+    def deactivate(self, request, queryset):
+        self._set_active(request, queryset, active=False)
+
+    @admin.action(description="Reactivate (ledgered)")
+    def reactivate(self, request, queryset):
+        self._set_active(request, queryset, active=True)
+
+    def _set_active(self, request, queryset, *, active: bool) -> None:
+        actor = f"user:{request.user.get_username()}"
+        for participant in queryset:
+            run_service(
+                self,
+                request,
+                lambda p=participant: services.participant_set_active(participant=p, active=active, actor=actor),
+                f"participant {participant.name} {'reactivated' if active else 'deactivated'}",
+            )
 
 
 @admin.register(AdapterDeployment)

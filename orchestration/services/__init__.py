@@ -10,6 +10,7 @@ from .deployments import (
     participant_authenticate,
     participant_create,
     participant_key_issue,
+    participant_set_active,
     principal_authenticate,
 )
 from .rounds import (
@@ -43,6 +44,7 @@ __all__ = [
     "deployment_revoke",
     "participant_authenticate",
     "participant_create",
+    "participant_set_active",
     "plan_current",
     "plan_row",
     "portfolio_row",

@@ -57,6 +57,25 @@ def participant_key_issue(*, participant: Participant, actor: str = "operator") 
     return key
 
 
+def participant_set_active(*, participant: Participant, active: bool, actor: str) -> Participant:
+    """Deactivate (or reactivate) a participant: from the next request on, its enrolment key and every one of
+    its deployments' keys are refused and it gets no new tasks; its ledger, budget and leased tasks stay as
+    they are (a leased task expires as usual)."""
+    with transaction.atomic(durable=True):
+        participant = Participant.objects.select_for_update().get(pk=participant.pk)
+        if participant.active == active:
+            return participant
+        participant.active = active
+        participant.save(update_fields=["active"])
+        ledger_append(
+            kind="participant.reactivated" if active else "participant.deactivated",
+            actor=actor,
+            subject=f"participant:{participant.name}",
+            payload={"participant": participant.name},
+        )
+    return participant
+
+
 def participant_authenticate(*, key: str) -> Participant | None:
     """The active participant an enrolment key belongs to; None if the key is not of that kind."""
     parts = api_keys.key_split(key)

@@ -14,7 +14,7 @@ from governance.models import LedgerEntry
 from governance.policy_schemas import DEFAULT_DOCUMENTS
 from governance.services import policy_activate, policy_create
 from orchestration.models import AdapterDeployment, Participant, PrivacyBudget
-from orchestration.services import participant_create, participant_key_issue
+from orchestration.services import participant_create, participant_key_issue, participant_set_active
 from registry.services import release_submit, release_transition
 from tests.governance.fixtures import make_manifest
 
@@ -221,7 +221,8 @@ def test_deactivating_a_participant_refuses_its_keys_at_once(approved, acme):
     bystander = ParticipantFactory(name="globex")
     theirs = client_with(enrol(client_with(participant_key_issue(participant=bystander)), approved).json()["api_key"])
     assert all(d.get(API + "problems").status_code == 200 for d in deployments)
-    Participant.objects.filter(pk=participant.pk).update(active=False)  # as the admin's "active" box does
+    participant_set_active(participant=participant, active=False, actor="user:ada")
+    assert LedgerEntry.objects.filter(kind="participant.deactivated", subject="participant:acme").count() == 1
     for deployment in deployments:
         for response in (deployment.get(API + "problems"), deployment.post(API + "tasks/lease", {}, format="json")):
             assert response.status_code == 403 and response.json()["code"] == "permission_denied", response.content
@@ -229,7 +230,8 @@ def test_deactivating_a_participant_refuses_its_keys_at_once(approved, acme):
     assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
     assert enrol(client, approved, label="c").status_code == 403
     assert theirs.get(API + "problems").status_code == 200  # other participants keep working
-    Participant.objects.filter(pk=participant.pk).update(active=True)
+    participant_set_active(participant=participant, active=True, actor="user:ada")
+    assert LedgerEntry.objects.filter(kind="participant.reactivated", subject="participant:acme").count() == 1
     assert (
         deployments[0].get(API + "problems").status_code == 200 and client.get(API + "deployments").status_code == 200
     )
@@ -284,3 +286,25 @@ def test_the_sdk_and_the_command_line_rotate_a_signing_key_the_server_accepts(
     entry = LedgerEntry.objects.get(kind="deployment.key_rotated")
     assert (entry.payload["old_public_key"], entry.payload["public_key"]) == (old_public, rotated.public_key_hex)
     assert main(["keyfile", "rotate", str(key.path), "--server", "http://testserver"]) == 2  # plain HTTP refused
+
+
+def test_the_operator_and_the_board_deactivate_a_participant_through_the_service(acme, admin_client):
+    """`manage.py participants deactivate` and the admin's action both ledger the change; repeating it is a no-op."""
+    participant, _ = acme
+    call_command("participants", "deactivate", "acme")
+    call_command("participants", "deactivate", "acme")
+    participant.refresh_from_db()
+    assert not participant.active
+    assert LedgerEntry.objects.filter(kind="participant.deactivated").count() == 1
+    response = admin_client.post(
+        "/admin/orchestration/participant/",
+        {"action": "reactivate", "_selected_action": [participant.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    participant.refresh_from_db()
+    assert participant.active
+    entry = LedgerEntry.objects.get(kind="participant.reactivated")
+    assert entry.actor.startswith("user:") and entry.payload == {"participant": "acme"}
+    with pytest.raises(CommandError, match="no participant"):
+        call_command("participants", "deactivate", "nobody")
