@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -37,6 +37,9 @@ from adapters.toolchains import ToolchainUnavailable
 from adapters.toolchains import cranelift as cranelift_toolchain
 from adapters.toolchains import gcc as gcc_toolchain
 from adapters.toolchains import llvm as llvm_toolchain
+
+if TYPE_CHECKING:
+    from adapters.keyfile import DeploymentKey
 
 PROG = "opm-adapter"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -323,6 +326,20 @@ NO_LOCAL_LIMIT = 10**18
 """The local record's limit without --local-epsilon, in nano-rho (rho 10^9): it records, it does not refuse."""
 
 
+def _server_key_file(args: argparse.Namespace, path: str, risk: str) -> DeploymentKey | None:
+    """The key file of a command that talks to the server, once the server's URL is acceptable; None after a
+    one-line usage error."""
+    from adapters import keyfile
+
+    if not _server_url_ok(args, risk):
+        return None
+    try:
+        return keyfile.load(path)
+    except keyfile.KeyFileError as exc:
+        _error(str(exc))
+        return None
+
+
 def _server_url_ok(args: argparse.Namespace, risk: str) -> bool:
     """An https:// server, or http:// with --insecure-http; otherwise a one-line usage error."""
     from urllib.parse import urlsplit
@@ -381,12 +398,8 @@ def _cmd_keyfile_rotate(args: argparse.Namespace) -> int:
     from adapters import keyfile
     from adapters.sdk import ApiError, MarketClient
 
-    if not _server_url_ok(args, "the API keys would travel unencrypted"):
-        return EXIT_USAGE
-    try:
-        key = keyfile.load(args.keyfile)
-    except keyfile.KeyFileError as exc:
-        _error(str(exc))
+    key = _server_key_file(args, args.keyfile, "the API keys would travel unencrypted")
+    if key is None:
         return EXIT_USAGE
     deployment = args.deployment or key.deployment
     if not key.api_key or deployment is None:
@@ -452,12 +465,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from adapters.sdk import ApiError, MarketClient
     from adapters.work import DEFAULT_MIN_NOISE_MULTIPLIER, WorkLoop, WorkOptions
 
-    if not _server_url_ok(args, "the API key and the signals would travel unencrypted"):
-        return EXIT_USAGE
-    try:
-        key = keyfile.load(args.key_file)
-    except keyfile.KeyFileError as exc:
-        _error(str(exc))
+    key = _server_key_file(args, args.key_file, "the API key and the signals would travel unencrypted")
+    if key is None:
         return EXIT_USAGE
     if not key.api_key:
         enrolment_key = os.environ.get(ENROLMENT_KEY_ENV, "")

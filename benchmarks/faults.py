@@ -400,29 +400,24 @@ def setup_market(passwords: dict[str, str]) -> dict[str, Any]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    hammer_key = Ed25519PrivateKey.generate()
-    hammer = participant_create(name="loadgen", display_name="Load generator")
-    deployment, api_key = deployment_enrol(
-        participant=hammer,
-        release=release,
-        public_key=hammer_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
-        label="main",
-    )
-    other_key = Ed25519PrivateKey.generate()
-    other = participant_create(name="bystander", display_name="Bystander")
-    other_deployment, other_api_key = deployment_enrol(
-        participant=other,
-        release=release,
-        public_key=other_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
-        label="main",
-    )
+    def enrolled(name: str, display_name: str) -> dict[str, Any]:
+        signing_key = Ed25519PrivateKey.generate()
+        deployment, api_key = deployment_enrol(
+            participant=participant_create(name=name, display_name=display_name),
+            release=release,
+            public_key=signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
+            label="main",
+        )
+        return {"deployment": deployment.pk, "api_key": api_key, "signing_key": signing_key}
+
+    hammer, other = enrolled("loadgen", "Load generator"), enrolled("bystander", "Bystander")
     del timezone
     return {
         "release": release.pk,
         "enrolment": enrolment,
         "board": [u.pk for u in board],
-        "hammer": {"deployment": deployment.pk, "api_key": api_key, "signing_key": hammer_key},
-        "other": {"deployment": other_deployment.pk, "api_key": other_api_key, "signing_key": other_key},
+        "hammer": hammer,
+        "other": other,
     }
 
 
