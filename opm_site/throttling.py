@@ -25,7 +25,8 @@ class WindowRateThrottle(SimpleRateThrottle):
         if self.key is None:
             return True
         self.now = self.timer()
-        start, count = self.cache.get(self.key, (self.now, 0))
+        entry = self.cache.get(self.key)
+        start, count = entry if isinstance(entry, tuple) and len(entry) == 2 else (self.now, 0)
         if self.now - start >= self.duration:
             start, count = self.now, 0
         self.window_end = start + self.duration
