@@ -248,17 +248,10 @@ def _plan_round_steps(
     clip = privacy["clip_bound"]
     rows = [services.plan_row(plan) for plan in short] + ([incumbent_row] if with_incumbent else [])
     progress(f"  selection: {len(rows)} plan(s) x {len(problems)} participant(s) at noise multiplier {multiplier}")
-    services.round_dispatch(
-        search_round=search_round, phase="selection", plans=rows, noise_multiplier=multiplier, clip_bound=clip
-    )
-    if not _wait(search_round, "selection", settings, progress):
-        return _finish(
-            search_round, RoundState.STOPPED, "selection signals did not arrive in time", _seen(search_round, rows)
-        )
-    estimates, shown, evidence = _selection_estimates(search_round, rows)
-    winner = decisions.select_winner({p: e for p, e in estimates.items() if p != incumbent_row.content_hash})
-    if winner is None:
-        return _finish(search_round, RoundState.STOPPED, "no selection signal arrived", shown)
+    selected = _select(search_round, settings, progress, rows, multiplier, clip, leave_out=incumbent_row.content_hash)
+    if isinstance(selected, RoundOutcome):
+        return selected
+    winner, shown, evidence = selected
 
     progress(f"  confirmation: plan {winner[:12]} on fresh signals")
     return _confirm(
@@ -496,18 +489,10 @@ def _portfolio_round_steps(
         progress(
             f"  selection: {len(rows)} candidate(s) x {len(problems)} participant(s) at noise multiplier {multiplier}"
         )
-        services.round_dispatch(
-            search_round=search_round, phase="selection", plans=rows, noise_multiplier=multiplier, clip_bound=clip
-        )
-        if not _wait(search_round, "selection", settings, progress):
-            return _finish(
-                search_round, RoundState.STOPPED, "selection signals did not arrive in time", _seen(search_round, rows)
-            )
-        estimates, shown, evidence = _selection_estimates(search_round, rows)
-        selected = decisions.select_winner(estimates)
-        if selected is None:
-            return _finish(search_round, RoundState.STOPPED, "no selection signal arrived", shown)
-        winner = selected
+        selected = _select(search_round, settings, progress, rows, multiplier, clip)
+        if isinstance(selected, RoundOutcome):
+            return selected
+        winner, shown, evidence = selected
 
     progress(f"  confirmation: candidate {winner[:12]}'s marginal gain on fresh signals")
     return _confirm(
@@ -525,6 +510,32 @@ def _portfolio_round_steps(
             evidence=evidence,
         ),
     )
+
+
+def _select(
+    search_round: SearchRound,
+    settings: RoundSettings,
+    progress: Progress,
+    rows: Sequence[Plan],
+    multiplier: float,
+    clip: float,
+    leave_out: str | None = None,
+) -> tuple[str, dict[str, Any], list[int]] | RoundOutcome:
+    """The selection phase of either kind of round: dispatch `rows`, wait for the signals, and pick the best
+    estimate (never `leave_out`, a plan round's incumbent). Returns the winner, the estimates as the round
+    records them and their ledger entries, or the outcome of a round that stopped here."""
+    services.round_dispatch(
+        search_round=search_round, phase="selection", plans=rows, noise_multiplier=multiplier, clip_bound=clip
+    )
+    if not _wait(search_round, "selection", settings, progress):
+        return _finish(
+            search_round, RoundState.STOPPED, "selection signals did not arrive in time", _seen(search_round, rows)
+        )
+    estimates, shown, evidence = _selection_estimates(search_round, rows)
+    winner = decisions.select_winner({plan: e for plan, e in estimates.items() if plan != leave_out})
+    if winner is None:
+        return _finish(search_round, RoundState.STOPPED, "no selection signal arrived", shown)
+    return winner, shown, evidence
 
 
 def _selection_estimates(
