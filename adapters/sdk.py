@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -30,6 +31,7 @@ from adapters.contract import rotation_statement
 from adapters.ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from adapters.ledger.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
 from adapters.ledger.note import NoteError, Verifier
+from adapters.privacy import Release
 
 API_PREFIX = "/api/v1/"
 USER_AGENT = "opm-adapter/0.1"
@@ -149,6 +151,19 @@ class Task:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ApiError(BAD_RESPONSE, 200, f"a leased task is malformed: {exc!r}") from None
+
+    def signal_statement(self, released: Release) -> bytes:
+        """The canonical statement to sign for this task's release: the task as the server leased it and the
+        released statistic (the server refuses it unless every field is this task's)."""
+        statement = released.to_signal_body(
+            task=self.id,
+            round=self.round,
+            problem=self.problem,
+            phase=self.phase,
+            plan=self.plan_hash,
+            base=self.base_hash,
+        )
+        return rfc8785.dumps(statement)
 
 
 @dataclasses.dataclass(frozen=True)

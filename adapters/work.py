@@ -495,16 +495,7 @@ class WorkLoop:
             self.log(f"task {task.id}: {exc}")
             self._report_failure(task, RELEASE_ERROR)
             return
-        body = rfc8785.dumps(
-            released.to_signal_body(
-                task=task.id,
-                round=task.round,
-                problem=task.problem,
-                phase=task.phase,
-                plan=task.plan_hash,
-                base=task.base_hash,
-            )
-        )
+        body = task.signal_statement(released)
         try:
             receipt = self.client.submit_signal(body, self.key.signing_key)
         except ApiError as exc:

@@ -649,15 +649,7 @@ def signal_body(task: Task, value: float = 0.0) -> bytes:
         noise_multiplier=task.noise_multiplier,
         statistic=privacy.statistic_for(task.base_hash),
     )
-    statement = released.to_signal_body(
-        task=task.id,
-        round=task.round,
-        problem=task.problem,
-        phase=task.phase,
-        plan=task.plan_hash,
-        base=task.base_hash,
-    )
-    return rfc8785.dumps(statement)
+    return task.signal_statement(released)
 
 
 class Hammer:
