@@ -53,8 +53,6 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if getattr(exc, "opm_code", None) == ErrorCode.SERVICE_UNAVAILABLE:
-        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
     code = getattr(exc, "opm_code", None) or next(
         (code for cls, code in _DRF_CODES.items() if isinstance(exc, cls)), ErrorCode.SERVER_ERROR
     )
@@ -88,9 +86,10 @@ def _database_unavailable() -> exceptions.APIException:
     request's fault: 503 with Retry-After, which adapters treat as "try again later" instead of a refusal.
     The transaction was rolled back, unless the connection died during its commit: the client cannot tell,
     so only idempotent calls are retried blindly."""
-    error = exceptions.APIException("the database is unavailable; try again shortly")
-    error.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    error.opm_code = ErrorCode.SERVICE_UNAVAILABLE
+    error = _as_api_exception(
+        OpmError(ErrorCode.SERVICE_UNAVAILABLE, "the database is unavailable; try again shortly", status=503)
+    )
+    error.wait = DATABASE_RETRY_AFTER  # DRF's handler turns `wait` into Retry-After, as for a throttled call
     return error
 
 
