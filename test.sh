@@ -46,6 +46,17 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
     || echo "warning: could not install chromium; the browser test will be skipped" >&2
 fi
 
+# The public pages' accessibility scan runs axe-core, pinned in tests/e2e/package-lock.json, from the npm registry.
+if [ ! -f tests/e2e/node_modules/axe-core/axe.min.js ]; then
+  if command -v npm >/dev/null 2>&1; then
+    step "installing axe-core from the npm registry (accessibility scan)"
+    npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error >/dev/null \
+      || echo "warning: npm ci failed; the accessibility scans will be skipped" >&2
+  else
+    echo "warning: no npm; the accessibility scans will be skipped" >&2
+  fi
+fi
+
 # The compiler sandbox (adapters/sandbox.py) runs tools under bubblewrap; without it the sandbox tests that
 # need it are skipped and the adapter falls back to rlimits only.
 if ! command -v bwrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

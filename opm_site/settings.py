@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "registry",
     "governance",
     "orchestration",
+    "transparency",
 ]
 
 MIDDLEWARE = [

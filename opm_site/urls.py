@@ -1,8 +1,7 @@
-"""Top-level routes: the board's admin and the API under /api/v1/."""
+"""Top-level routes: the board's admin, the API under /api/v1/, and the public transparency site at /."""
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from opm_site import docs
@@ -17,7 +16,7 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/schema/swagger/", docs.swagger_ui, name="swagger-ui"),
     path("api/v1/schema/redoc/", docs.redoc, name="redoc"),
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", include("transparency.urls")),
 ]
 
 handler404 = "opm_site.problems.not_found"

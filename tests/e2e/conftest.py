@@ -2,6 +2,7 @@
 Playwright's own browser download cannot work on these machines."""
 
 import os
+from pathlib import Path
 
 import pytest
 from django.db import connections
@@ -25,3 +26,26 @@ def browser(monkeypatch):
         # Django keeps a connection per context and Playwright's sync API runs the test among its greenlets:
         # a connection opened there would outlive the test and hold the test database at its teardown.
         connections.close_all()
+
+
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def axe():
+    """Run axe-core (installed from the npm registry by test.sh) on a page; returns its serious and critical
+    violations as readable lines. The page's context needs JavaScript on, and `bypass_csp=True` if the page
+    sets a Content-Security-Policy, since the scanner is injected."""
+    if not AXE.is_file():
+        pytest.skip(f"axe-core is not installed at {AXE} (test.sh runs npm ci in tests/e2e)")
+
+    def scan(page) -> list[str]:
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        return [
+            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+
+    return scan
