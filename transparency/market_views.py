@@ -59,7 +59,7 @@ def _versions_chart(deltas, *, what: str, statistic: str) -> charts.Chart:
         x_title="promotion time (UTC)",
         y_title=f"{statistic} (%)",
         y_format=charts.percent_format(1),
-        table_format=lambda v: f"{v * 100:+.3f}%",
+        table_format=lambda v: f"{v:+.3%}",
         empty=f"No {what} version promoted yet.",
     )
 
@@ -85,7 +85,7 @@ def market(request: HttpRequest, problem_class: str) -> HttpResponse:
             rows=rows,
             x_title="marginal gain over the portfolio before it (%)",
             x_format=charts.percent_format(1),
-            table_format=lambda v: f"{v * 100:+.3f}%",
+            table_format=lambda v: f"{v:+.3%}",
             label_title="Member plan",
         )
     context = {
@@ -185,7 +185,7 @@ def round_detail(request: HttpRequest, pk: int) -> HttpResponse:
         rows=rows,
         x_title=f"estimated {statistic} (%)",
         x_format=charts.percent_format(1),
-        table_format=lambda v: f"{v * 100:+.3f}%",
+        table_format=lambda v: f"{v:+.3%}",
         label_title="Plan",
         empty="No selection estimate: the round sent no plan to participants, or no signal arrived.",
     )

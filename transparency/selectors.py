@@ -379,9 +379,9 @@ def budget_limit_entry(*, participant: Participant) -> LedgerEntry | None:
 def proposals_page(*, before: int | None = None, size: int = PAGE_SIZE) -> tuple[list[Proposal], int | None]:
     """Proposals newest first with their target and tally, `size` at a time below id `before` (keyset)."""
     proposals = Proposal.objects.select_related("proposer", "release", "contract", "policy", "member").annotate(
-        yes=Count("votes", filter=Q(votes__choice="yes")),
-        no=Count("votes", filter=Q(votes__choice="no")),
-        abstain=Count("votes", filter=Q(votes__choice="abstain")),
+        yes=Count("votes", filter=Q(votes__choice="yes"), distinct=True),
+        no=Count("votes", filter=Q(votes__choice="no"), distinct=True),
+        abstain=Count("votes", filter=Q(votes__choice="abstain"), distinct=True),
         electors=Count("electorate", distinct=True),
     )
     if before is not None:

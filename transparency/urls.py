@@ -1,29 +1,16 @@
 from django.shortcuts import redirect
-from django.urls import path, register_converter
+from django.urls import path
 
 from transparency import market_views, views
 
 app_name = "public"
 
 
-class ProblemClassConverter:
-    """A problem class such as `llvm/text-bytes`: toolchain, a slash, objective (letters, digits, `._-`)."""
-
-    regex = r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(ProblemClassConverter, "problem_class")
-
 urlpatterns = [
     path("", views.home, name="home"),
     path("markets/", market_views.markets, name="markets"),
-    path("markets/<problem_class:problem_class>/", market_views.market, name="market"),
+    # A problem class holds a slash (`llvm/text-bytes`): the path converter takes it whole.
+    path("markets/<path:problem_class>/", market_views.market, name="market"),
     path("rounds/", market_views.rounds, name="rounds"),
     path("rounds/<int:pk>/", market_views.round_detail, name="round"),
     path("privacy/", market_views.privacy, name="privacy"),

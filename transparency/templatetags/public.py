@@ -24,14 +24,14 @@ def percent(value: float | None, places: int = 3) -> str:
     """A fraction as a signed percentage with the demo's precision (+1.234%)."""
     if value is None:
         return "—"
-    return f"{value * 100:+.{int(places)}f}%"
+    return f"{value:+.{int(places)}%}"
 
 
 @register.filter
 def percent_abs(value: float | None, places: int = 3) -> str:
     if value is None:
         return "—"
-    return f"{value * 100:.{int(places)}f}%"
+    return f"{value:.{int(places)}%}"
 
 
 @register.filter
