@@ -29,7 +29,7 @@ XValue = Number | datetime
 Formatter = Callable[[float], str]
 
 WIDTH, HEIGHT = 720, 360
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 84, 24, 20, 64
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 84, 44, 20, 64
 FONT = 14
 PALETTE = ("#0b5cad", "#b35900", "#1a7f37", "#8250df", "#a40e26", "#57606a")
 _MANTISSAS = (1.0, 2.0, 2.5, 5.0, 10.0)
@@ -171,7 +171,7 @@ class Chart:
     def __html__(self) -> SafeString:
         return format_html(
             '<figure class="chart">{}<figcaption>{}</figcaption><details><summary>{}</summary>'
-            '<div class="table-wrap">{}</div></details></figure>',
+            '<div class="table-wrap" tabindex="0">{}</div></details></figure>',
             self.svg,
             self.caption,
             self.table_summary,
@@ -258,7 +258,7 @@ def line_chart(
         ys.append(limit.value)
     if y_zero:
         ys.append(0.0)
-    y_ticks = nice_ticks(min(ys), max(ys))
+    y_ticks = nice_ticks(*_padded(min(ys), max(ys)))
     y_label = y_format or number_format(y_ticks)
     if is_time:
         x_ticks_t = time_ticks(min(p.x for p in points), max(p.x for p in points))
@@ -391,6 +391,14 @@ def interval_chart(
     cell = table_format or x_format or _exact
     table_rows = [(r.label, cell(r.value), f"{cell(r.low)} to {cell(r.high)}") for r in rows]
     return Chart(svg=mark_safe("".join(parts)), table=_table(headers, table_rows), caption=caption or description)
+
+
+def _padded(low: float, high: float, share: float = 0.04) -> tuple[float, float]:
+    """Widen a range a little so that marks and whisker caps do not sit on the axis, never across zero."""
+    pad = (high - low) * share
+    padded_low = low - pad if low - pad >= 0 or low < 0 else 0.0
+    padded_high = high + pad if high + pad <= 0 or high > 0 else 0.0
+    return padded_low, padded_high
 
 
 def _exact(value: float) -> str:

@@ -87,7 +87,7 @@ def test_a_time_chart_labels_its_axes_and_draws_the_limit():
     assert root.find(f"{SVG}title").text == "Budget spent" and root.find(f"{SVG}desc").text == "epsilon spent over time"
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert "time (UTC)" in texts and "ε spent" in texts and "limit ε = 1" in texts
-    assert "09:00" in texts and "1.0" in texts  # round ticks, labelled
+    assert "09:00" in texts and "1.00" in texts  # round ticks, labelled
     html = str(chart)
     assert "<details>" in html and "2026-03-01 13:00:00 UTC" in html and "0.4" in html
 

@@ -51,3 +51,9 @@ def rho(nano: int | None) -> str:
 @register.filter
 def get(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def num(value: float | None) -> str:
+    """A float as Python's shortest general form (1e-06, 0.5), not the template's six-decimal rendering."""
+    return "—" if value is None else f"{value:g}"
