@@ -170,7 +170,8 @@ class Chart:
 
     def __html__(self) -> SafeString:
         return format_html(
-            '<figure class="chart">{}<figcaption>{}</figcaption><details><summary>{}</summary>'
+            '<figure class="chart"><div class="chart-scroll" tabindex="0">{}</div><figcaption>{}</figcaption>'
+            "<details><summary>{}</summary>"
             '<div class="table-wrap" tabindex="0">{}</div></details></figure>',
             self.svg,
             self.caption,
