@@ -88,7 +88,8 @@ def test_public_market_pages_in_the_browser(browser, axe, live_server, board, tm
                     assert text in body, (path, text, javascript, width)
                 widths = page.evaluate(
                     "() => [document.documentElement.scrollWidth, window.innerWidth,"
-                    " Math.max(0, ...[...document.querySelectorAll('figure.chart')].map(s => s.getBoundingClientRect().right))]"
+                    " Math.max(0, ...[...document.querySelectorAll('figure.chart')]"
+                    ".map(s => s.getBoundingClientRect().right))]"
                 )
                 assert widths[0] <= widths[1], (path, width, javascript, widths)
                 assert widths[2] <= widths[1], (path, width, javascript, "a chart's box is wider than the screen")
