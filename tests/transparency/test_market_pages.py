@@ -402,3 +402,22 @@ def test_query_counts_do_not_grow_with_the_data(client, db):
     large = query_counts(client, urls)
     assert large == small, (small, large)
     assert max(small.values()) <= 12, small
+
+
+def test_rounds_and_proposals_page_newest_first_without_gaps(client, db):
+    rounds = [SearchRoundFactory(problem_class="llvm/text-bytes" if i % 2 else "gcc/text-bytes") for i in range(60)]
+    proposals = [ProposalFactory() for _ in range(30)]
+    shown_rounds, url = [], "/rounds/?class=llvm/text-bytes"
+    while url:
+        html = page(client, url)
+        shown_rounds += [int(pk) for pk in re.findall(r'href="/rounds/(\d+)/"', html)]
+        found = re.search(r'href="(\?class=[^"]*before=\d+)"', html)
+        url = "/rounds/" + found.group(1).replace("&amp;", "&") if found else None
+    assert shown_rounds == sorted((r.pk for r in rounds if r.problem_class == "llvm/text-bytes"), reverse=True)
+    shown_proposals, url = [], "/governance/"
+    while url:
+        html = page(client, url)
+        shown_proposals += [int(pk) for pk in re.findall(r'href="/governance/proposals/(\d+)/"', html)]
+        found = re.search(r'href="(\?before=\d+)"', html)
+        url = "/governance/" + found.group(1) if found else None
+    assert shown_proposals == sorted((p.pk for p in proposals), reverse=True)
