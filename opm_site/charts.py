@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.utils.html import escape, format_html
@@ -166,7 +166,6 @@ class Chart:
     table: SafeString
     caption: str
     table_summary: str = "The numbers in this chart"
-    extra: dict = field(default_factory=dict)
 
     def __html__(self) -> SafeString:
         return format_html(

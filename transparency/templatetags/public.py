@@ -1,5 +1,7 @@
 """Formatting and links shared by the public pages."""
 
+import json
+
 from django import template
 from django.urls import reverse
 
@@ -57,3 +59,11 @@ def get(mapping, key):
 def num(value: float | None) -> str:
     """A float as Python's shortest general form (1e-06, 0.5), not the template's six-decimal rendering."""
     return "—" if value is None else f"{value:g}"
+
+
+@register.filter
+def setting(value) -> str:
+    """A policy setting as its document writes it: JSON for objects and lists, the value itself otherwise."""
+    if isinstance(value, dict | list | bool) or value is None:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)
