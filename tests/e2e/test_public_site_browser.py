@@ -26,6 +26,7 @@ pytestmark = [
 ]
 
 SCREENS = [(1366, 768), (375, 740)]
+SCREENSHOTS = ("/markets/synthetic", "/privacy/p", "/rounds/2", "/governance/")
 
 
 def expected_pages(board) -> list[tuple[str, list[str]]]:
@@ -95,7 +96,7 @@ def test_public_market_pages_in_the_browser(browser, axe, live_server, board, tm
                 assert widths[2] <= widths[1], (path, width, javascript, "a chart's box is wider than the screen")
                 if javascript:
                     failures += [f"{path} at {width}px: {line}" for line in axe(page)]
-                if path.startswith(("/markets/synthetic", "/privacy/p", "/rounds/2")) and not javascript:
+                if not javascript and path.startswith(SCREENSHOTS):
                     name = path.strip("/").replace("/", "-")
                     page.screenshot(path=str(ARTIFACTS / f"public-{name}-{width}.png"), full_page=True)
             # The charts' numbers are in a table behind a <details> that opens without JavaScript too.
