@@ -490,6 +490,32 @@ class MarketClient:
         except (NoteError, CheckpointError) as exc:
             raise LogVerificationError(f"the checkpoint does not verify with {verifier.name}: {exc}") from None
 
+    def cosigned_checkpoint(self, size: int | None = None) -> bytes:
+        """The latest checkpoint (or `size`'s) with the witnesses' cosignature lines appended, byte-exact; check
+        them with `adapters.ledger.cosignature.verify_cosigned` and the published witness keys."""
+        params = None if size is None else {"size": size}
+        return self._request("GET", "ledger/checkpoint/cosigned", params=params, idempotent=True).content
+
+    # --- witnessing (a deployment's API key) ----------------------------------------------------------------
+
+    def witness_identity(self) -> dict[str, Any]:
+        """This deployment's witness identity as the server knows it: `participant`, `deployment`, the key
+        `name` to cosign under, `key_id`, `vkey` and the largest checkpoint size it `cosigned` (or None)."""
+        document = self._json(self._request("GET", "ledger/witness", idempotent=True))
+        if not isinstance(document, dict) or not all(k in document for k in ("name", "vkey", "participant")):
+            raise ApiError(
+                BAD_RESPONSE, 200, "the witness answer has no name, key or participant", server=self.base_url
+            )
+        return document
+
+    def submit_cosignature(self, size: int, line: str) -> bool:
+        """Submit a cosignature line for the checkpoint of tree size `size`; True if the server stored it now,
+        False if it held this very line already (so a retry after a lost answer is harmless)."""
+        response = self._request(
+            "POST", "ledger/cosignatures", payload={"size": size, "cosignature": line}, idempotent=True
+        )
+        return response.status_code == 201
+
     def verify_consistency(self, old: Checkpoint, new: Checkpoint) -> None:
         """Check that `new` extends `old` (RFC 9162 consistency proof): history was appended to, not rewritten."""
         if old.origin != new.origin:
