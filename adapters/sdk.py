@@ -446,7 +446,8 @@ class MarketClient:
 
     def plan_deltas(self, problem_class: str, since: int) -> dict[str, Any]:
         """The problem class's deltas after version `since`, in order (not paginated):
-        `{"problem_class", "version": n, "deltas": [{"sequence": since + 1, "parent", "child", "ops"}, ...]}`."""
+        `{"problem_class", "version": n, "pending": p, "deltas": [{"sequence": since + 1, "parent", "child",
+        "ops"}, ...]}`; `pending` counts promotions the server withholds until enough participants witnessed them."""
         return self._deltas(PLAN_DELTAS_PATH, problem_class, since)
 
     def portfolio_deltas(self, problem_class: str, since: int) -> dict[str, Any]:
