@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from adapters.contract import rotation_statement
 from adapters.ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
+from adapters.ledger.cosignature import CosignatureError, WitnessVerifier
 from adapters.ledger.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
 from adapters.ledger.note import NoteError, Verifier
 from adapters.privacy import Release
@@ -496,6 +497,21 @@ class MarketClient:
         them with `adapters.ledger.cosignature.verify_cosigned` and the published witness keys."""
         params = None if size is None else {"size": size}
         return self._request("GET", "ledger/checkpoint/cosigned", params=params, idempotent=True).content
+
+    def witness_keys(self) -> list[WitnessVerifier]:
+        """Every published witness verifier key (all pages), to check cosigned checkpoints offline."""
+        keys: list[WitnessVerifier] = []
+        while True:
+            page = self._json(self._request("GET", "ledger/witnesses", params={"offset": len(keys)}, idempotent=True))
+            results = page.get("results") if isinstance(page, dict) else None
+            if not isinstance(results, list):
+                raise ApiError(BAD_RESPONSE, 200, "the witness list has no results", server=self.base_url)
+            try:
+                keys.extend(WitnessVerifier.from_vkey(str(item["vkey"])) for item in results)
+            except (CosignatureError, KeyError, TypeError) as exc:
+                raise ApiError(BAD_RESPONSE, 200, f"a published witness key is malformed: {exc}") from None
+            if not results or len(keys) >= int(page.get("count", 0)):
+                return keys
 
     # --- witnessing (a deployment's API key) ----------------------------------------------------------------
 
