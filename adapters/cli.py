@@ -517,6 +517,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         max_tasks=args.max_tasks,
         idle_max=args.idle_max,
         min_noise_multiplier=floor,
+        witness=not args.no_witness,
     )
     try:
         client = MarketClient(args.server, key.api_key, verify=args.ca_bundle or True, timeout=args.timeout)
@@ -613,6 +614,12 @@ def _add_work_commands(commands: argparse._SubParsersAction) -> None:
         default=None,
         metavar="M",
         help="refuse tasks asking for less noise than this, whatever the server says (default 1)",
+    )
+    run.add_argument(
+        "--no-witness",
+        action="store_true",
+        help="do not cosign the log's checkpoints (by default each checkpoint the adapter verified is cosigned "
+        "with this deployment's key, so that others can see this participant vouches for the log)",
     )
     run.add_argument(
         "--insecure-http", action="store_true", help="allow an http:// server (development only: nothing is encrypted)"

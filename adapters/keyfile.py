@@ -4,7 +4,8 @@ One JSON file per deployment, readable by its owner only (mode 0600, checked on 
 rewritten atomically, so a crash never leaves half a key. Besides the keys it keeps:
 
 * `log`: the market log's verifier key, pinned on first use, and the last checkpoint seen, so that a later
-  run can prove the log was only appended to (a consistency proof) and that the key never changed;
+  run can prove the log was only appended to (a consistency proof) and that the key never changed, and the
+  last checkpoint it cosigned as a witness (so that it cosigns each checkpoint once);
 * `problems`: per registered problem handle, the random salt of its corpus commitment (which must stay
   on this machine: with it, the commitment could be tested against guessed corpora) and the size n.
 """
@@ -45,12 +46,14 @@ class ProblemRecord:
 
 @dataclasses.dataclass
 class LogPin:
-    """The market log's verifier key (pinned on first use) and the last verified checkpoint."""
+    """The market log's verifier key (pinned on first use), the last verified checkpoint, and the largest
+    checkpoint this deployment cosigned as a witness (None: none yet)."""
 
     vkey: str
     origin: str = ""
     size: int = 0
     root: str = ""  # base64, as in the checkpoint text
+    cosigned: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -141,6 +144,8 @@ def load(path: str | os.PathLike[str]) -> DeploymentKey:
         if deployment is not None and (type(deployment) is not int or deployment < 1):
             raise ValueError("deployment must be a positive integer id")
         log = LogPin(**document["log"]) if document.get("log") else None
+        if log is not None and log.cosigned is not None and (type(log.cosigned) is not int or log.cosigned < 0):
+            raise ValueError("log.cosigned must be a checkpoint size")
         problems = {handle: ProblemRecord(**record) for handle, record in (document.get("problems") or {}).items()}
     except (ValueError, KeyError, TypeError) as exc:
         raise KeyFileError(f"{path}: not a valid key file: {exc}") from None

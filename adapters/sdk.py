@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from adapters.contract import rotation_statement
 from adapters.ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
+from adapters.ledger.cosignature import CosignatureError, WitnessVerifier
 from adapters.ledger.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
 from adapters.ledger.note import NoteError, Verifier
 from adapters.privacy import Release
@@ -446,7 +447,8 @@ class MarketClient:
 
     def plan_deltas(self, problem_class: str, since: int) -> dict[str, Any]:
         """The problem class's deltas after version `since`, in order (not paginated):
-        `{"problem_class", "version": n, "deltas": [{"sequence": since + 1, "parent", "child", "ops"}, ...]}`."""
+        `{"problem_class", "version": n, "pending": p, "deltas": [{"sequence": since + 1, "parent", "child",
+        "ops"}, ...]}`; `pending` counts promotions the server withholds until enough participants witnessed them."""
         return self._deltas(PLAN_DELTAS_PATH, problem_class, since)
 
     def portfolio_deltas(self, problem_class: str, since: int) -> dict[str, Any]:
@@ -489,6 +491,47 @@ class MarketClient:
             return open_checkpoint(note, verifier), vkey
         except (NoteError, CheckpointError) as exc:
             raise LogVerificationError(f"the checkpoint does not verify with {verifier.name}: {exc}") from None
+
+    def cosigned_checkpoint(self, size: int | None = None) -> bytes:
+        """The latest checkpoint (or `size`'s) with the witnesses' cosignature lines appended, byte-exact; check
+        them with `adapters.ledger.cosignature.verify_cosigned` and the published witness keys."""
+        params = None if size is None else {"size": size}
+        return self._request("GET", "ledger/checkpoint/cosigned", params=params, idempotent=True).content
+
+    def witness_keys(self) -> list[WitnessVerifier]:
+        """Every published witness verifier key (all pages), to check cosigned checkpoints offline."""
+        keys: list[WitnessVerifier] = []
+        while True:
+            page = self._json(self._request("GET", "ledger/witnesses", params={"offset": len(keys)}, idempotent=True))
+            results = page.get("results") if isinstance(page, dict) else None
+            if not isinstance(results, list):
+                raise ApiError(BAD_RESPONSE, 200, "the witness list has no results", server=self.base_url)
+            try:
+                keys.extend(WitnessVerifier.from_vkey(str(item["vkey"])) for item in results)
+            except (CosignatureError, KeyError, TypeError) as exc:
+                raise ApiError(BAD_RESPONSE, 200, f"a published witness key is malformed: {exc}") from None
+            if not results or len(keys) >= int(page.get("count", 0)):
+                return keys
+
+    # --- witnessing (a deployment's API key) ----------------------------------------------------------------
+
+    def witness_identity(self) -> dict[str, Any]:
+        """This deployment's witness identity as the server knows it: `participant`, `deployment`, the key
+        `name` to cosign under, `key_id`, `vkey` and the largest checkpoint size it `cosigned` (or None)."""
+        document = self._json(self._request("GET", "ledger/witness", idempotent=True))
+        if not isinstance(document, dict) or not all(k in document for k in ("name", "vkey", "participant")):
+            raise ApiError(
+                BAD_RESPONSE, 200, "the witness answer has no name, key or participant", server=self.base_url
+            )
+        return document
+
+    def submit_cosignature(self, size: int, line: str) -> bool:
+        """Submit a cosignature line for the checkpoint of tree size `size`; True if the server stored it now,
+        False if it held this very line already (so a retry after a lost answer is harmless)."""
+        response = self._request(
+            "POST", "ledger/cosignatures", payload={"size": size, "cosignature": line}, idempotent=True
+        )
+        return response.status_code == 201
 
     def verify_consistency(self, old: Checkpoint, new: Checkpoint) -> None:
         """Check that `new` extends `old` (RFC 9162 consistency proof): history was appended to, not rewritten."""

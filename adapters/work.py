@@ -35,6 +35,7 @@ from adapters.evaluate import (
 )
 from adapters.keyfile import DeploymentKey, LogPin, ProblemRecord
 from adapters.ledger.checkpoint import Checkpoint
+from adapters.ledger.cosignature import CosignatureError, WitnessVerifier, cosign, witness_name
 from adapters.ledger.note import Verifier
 from adapters.measurements import MeasurementStore
 from adapters.plan import Plan, PlanError
@@ -76,6 +77,7 @@ refused whatever its policy says. Participants set their own with `opm-adapter r
 LEASE_LOST = frozenset({"lease_expired", "task_not_leased", "not_your_task"})
 FATAL_CODES = frozenset({"invalid_key", "not_authenticated", "deployment_revoked", "release_not_active"})
 BUDGET_EXHAUSTED = "budget_exhausted"
+COSIGNATURE_CONFLICT = "cosignature_conflict"
 SALT_BYTES = 32
 POLL_SECONDS = 0.1  # how often the main thread looks for a stop request while a task evaluates
 
@@ -121,6 +123,9 @@ class WorkOptions:
     idle_initial: float = 1.0
     idle_max: float = 60.0
     min_noise_multiplier: float = DEFAULT_MIN_NOISE_MULTIPLIER
+    witness: bool = True
+    """Cosign each checkpoint the log check verified (C2SP tlog-cosignature), so that others can see this
+    participant vouches for it; `opm-adapter run --no-witness` turns it off."""
 
 
 def _stderr(message: str) -> None:
@@ -245,11 +250,47 @@ class WorkLoop:
             self.client.verify_consistency(previous, checkpoint)
         if pin is None or checkpoint.size >= pin.size:
             root = base64.b64encode(checkpoint.root).decode("ascii")
-            self.key.log = LogPin(vkey=vkey, origin=checkpoint.origin, size=checkpoint.size, root=root)
+            cosigned = pin.cosigned if pin else None
+            self.key.log = LogPin(
+                vkey=vkey, origin=checkpoint.origin, size=checkpoint.size, root=root, cosigned=cosigned
+            )
             self.key.save()
         seen = f", consistent with size {pin.size} seen before" if pin and pin.size else ""
         self.log(f"market log verified: {checkpoint.origin} size {checkpoint.size}{seen}")
+        self._cosign(checkpoint)
         return checkpoint
+
+    def _cosign(self, checkpoint: Checkpoint) -> None:
+        """Witness the checkpoint `check_log` just verified: cosign it (C2SP tlog-cosignature v1) with this
+        deployment's signing key under its witness name and submit the line. Only a checkpoint that extends
+        everything this key file saw gets here (an inconsistent one stops the adapter first). Each checkpoint
+        is cosigned once; any failure is a warning, never a reason to stop working."""
+        pin = self.key.log
+        if not self.options.witness or pin is None or (pin.cosigned is not None and pin.cosigned >= checkpoint.size):
+            return
+        try:
+            identity = self.client.witness_identity()
+            name = witness_name(checkpoint.origin, str(identity["participant"]), identity["deployment"])
+            if identity["name"] != name:
+                raise CosignatureError(f"the server names this witness {identity['name']!r}, expected {name!r}")
+            if WitnessVerifier.from_vkey(str(identity["vkey"])).public_key != self.key.public_key:
+                raise CosignatureError("the server holds another signing key for this deployment")
+            cosignature = cosign(
+                checkpoint.text, name=name, private_key=self.key.signing_key, timestamp=int(time.time())
+            )
+            self.client.submit_cosignature(checkpoint.size, cosignature.line)
+        except ApiError as exc:
+            if exc.code != COSIGNATURE_CONFLICT:
+                self.log(f"warning: could not cosign checkpoint {checkpoint.size}: {exc}")
+                return
+            self.log(f"checkpoint {checkpoint.size} was cosigned by this deployment before")
+        except (CosignatureError, KeyError, TypeError, ValueError) as exc:
+            self.log(f"warning: not cosigning checkpoint {checkpoint.size}: {exc}")
+            return
+        else:
+            self.log(f"cosigned checkpoint {checkpoint.size} as witness {name}")
+        pin.cosigned = checkpoint.size
+        self.key.save()
 
     def _final_log_check(self) -> None:
         """On the way out: the log still extends what we saw, and our signals that a checkpoint covers are in

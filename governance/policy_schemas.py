@@ -78,6 +78,13 @@ POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
                 "enum": list(STRATEGIES),
                 "description": "Portfolio rounds: the per-program search's strategy (default local).",
             },
+            "min_witnesses": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 1000,
+                "description": "A promotion is final, and served to participants, once a checkpoint covering its "
+                "ledger entry is cosigned by this many distinct participants (default 0: at once).",
+            },
         },
     },
 }
@@ -89,6 +96,7 @@ ORCHESTRATION_DEFAULTS: dict[str, Any] = {
     "portfolio_size": 8,
     "pool_budget": 40,
     "pool_strategy": "local",
+    "min_witnesses": 0,
 }
 
 DEFAULT_DOCUMENTS: dict[str, dict[str, Any]] = {

@@ -60,6 +60,10 @@ class ErrorCode(StrEnum):
     INVALID_SIGNAL = "invalid_signal"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     DEPLOYMENT_EXISTS = "deployment_exists"
+    # witnesses
+    INVALID_COSIGNATURE = "invalid_cosignature"
+    UNKNOWN_CHECKPOINT = "unknown_checkpoint"
+    COSIGNATURE_CONFLICT = "cosignature_conflict"
 
 
 class OpmError(Exception):

@@ -10,6 +10,7 @@ from opm_site.health import HealthView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/ledger/", include("governance.urls")),
+    path("api/v1/ledger/", include("orchestration.witness_urls")),
     path("api/v1/", include("orchestration.urls")),
     path("api/v1/registry/", include("registry.urls")),
     path("api/v1/health", HealthView.as_view(), name="health"),

@@ -1,7 +1,7 @@
 """Orchestration admin: the board and the operator read participants, deployments, budgets, plans, rounds,
-tasks, charges and signals. All of it is made by services (enrolment, rounds, leases, signals) and ledgered,
-so it is read-only here; only a new participant can be added, through `participant_create`, and participants
-deactivated or reactivated, through `participant_set_active`."""
+tasks, charges, signals and witnesses' checkpoint cosignatures. All of it is made by services (enrolment,
+rounds, leases, signals, cosignatures), so it is read-only here; only a new participant can be added, through
+`participant_create`, and participants deactivated or reactivated, through `participant_set_active`."""
 
 from django.contrib import admin
 from django.utils.html import format_html
@@ -13,6 +13,7 @@ from orchestration.selectors import BudgetView, budget_charges
 from .models import (
     AdapterDeployment,
     Attestation,
+    CheckpointCosignature,
     EvaluationTask,
     LocalProblem,
     Participant,
@@ -157,7 +158,7 @@ class PlanAdmin(ReadOnlyModelAdmin):
 
 @admin.register(PlanDelta)
 class PlanDeltaAdmin(ReadOnlyModelAdmin):
-    list_display = ["problem_class", "sequence", "parent", "child", "promoted_at"]
+    list_display = ["problem_class", "sequence", "parent", "child", "ledger_index", "promoted_at"]
     list_filter = ["problem_class"]
     search_fields = ["problem_class", "child__content_hash"]
 
@@ -185,7 +186,7 @@ class PortfolioAdmin(ReadOnlyModelAdmin):
 
 @admin.register(PortfolioDelta)
 class PortfolioDeltaAdmin(ReadOnlyModelAdmin):
-    list_display = ["problem_class", "sequence", "parent", "child", "promoted_at"]
+    list_display = ["problem_class", "sequence", "parent", "child", "ledger_index", "promoted_at"]
     list_filter = ["problem_class"]
     search_fields = ["problem_class", "child__content_hash"]
 
@@ -220,3 +221,13 @@ class AttestationAdmin(ReadOnlyModelAdmin):
     list_display = ["origin", "tree_size", "verdict", "code_version", "created_at"]
     list_filter = ["verdict"]
     search_fields = ["origin", "decisions_digest"]
+
+
+@admin.register(CheckpointCosignature)
+class CheckpointCosignatureAdmin(ReadOnlyModelAdmin):
+    """Submitted by deployments' adapters through the API, verified on arrival, append-only in the database."""
+
+    list_display = ["checkpoint", "witness_name", "deployment", "timestamp", "received_at"]
+    list_filter = ["deployment__participant"]
+    search_fields = ["witness_name", "deployment__participant__name"]
+    list_select_related = ["checkpoint", "deployment__participant"]

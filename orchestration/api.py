@@ -558,7 +558,14 @@ class DeltaOutput(serializers.Serializer):
 
 class DeltasOutput(serializers.Serializer):
     problem_class = serializers.CharField()
-    version = serializers.IntegerField(help_text="The class's current plan version (0: the reference plan).")
+    version = serializers.IntegerField(
+        help_text="The version the deltas lead to: the class's latest final plan version (0: the reference plan), "
+        "or `since` when the caller already holds a later one."
+    )
+    pending = serializers.IntegerField(
+        help_text="Promotions after `version` not served yet: not final until a checkpoint covering them is "
+        "cosigned by the number of participants the orchestration policy requires (`min_witnesses`)."
+    )
     deltas = DeltaOutput(many=True)
 
 
@@ -567,9 +574,9 @@ class DeltasInput(serializers.Serializer):
     since = serializers.IntegerField(min_value=0, default=0, help_text="The version the caller holds.")
 
 
-def _deltas_since(request: Request, latest_of, since_of, what: str) -> dict[str, Any]:
+def _deltas_since(request: Request, latest_of, served, what: str) -> dict[str, Any]:
     """The shared part of plan and portfolio delta-sync: validate the query, refuse a version from the future,
-    list the deltas after `since` in order."""
+    list the final deltas after `since` in order (promotions not final yet are counted as `pending`)."""
     data = DeltasInput(data=request.query_params)
     data.is_valid(raise_exception=True)
     problem_class, since = data.validated_data["problem_class"], data.validated_data["since"]
@@ -579,6 +586,7 @@ def _deltas_since(request: Request, latest_of, since_of, what: str) -> dict[str,
         raise OpmError(
             ErrorCode.INVALID_RANGE, f"{problem_class}'s {what} is at version {current}; there is no version {since}"
         )
+    sync = served(problem_class=problem_class, since=since)
     deltas = [
         {
             "sequence": d.sequence,
@@ -588,17 +596,17 @@ def _deltas_since(request: Request, latest_of, since_of, what: str) -> dict[str,
             "round": d.round_id,
             "promoted_at": d.promoted_at,
         }
-        for d in since_of(problem_class=problem_class, since=since)
+        for d in sync.deltas
     ]
-    return {"problem_class": problem_class, "version": current, "deltas": deltas}
+    return {"problem_class": problem_class, "version": sync.version, "pending": sync.pending, "deltas": deltas}
 
 
 class DeltasView(PublicPlansView):
-    """Delta-sync: the deltas that take a problem class's plan from version `since` to the current one."""
+    """Delta-sync: the deltas that take a problem class's plan from version `since` to the latest final one."""
 
     @extend_schema(parameters=[DeltasInput], responses={200: DeltasOutput, **problems(400)})
     def get(self, request: Request) -> Response:
-        document = _deltas_since(request, selectors.plan_latest_delta, selectors.plan_deltas_since, "plan")
+        document = _deltas_since(request, selectors.plan_latest_delta, selectors.plan_deltas_served, "plan")
         return Response(DeltasOutput(document).data)
 
 
@@ -631,16 +639,20 @@ class PortfolioDeltaOutput(DeltaOutput):
 
 class PortfolioDeltasOutput(serializers.Serializer):
     problem_class = serializers.CharField()
-    version = serializers.IntegerField(help_text="The class's current portfolio version (0: the empty portfolio).")
+    version = serializers.IntegerField(
+        help_text="The version the deltas lead to: the class's latest final portfolio version (0: the empty "
+        "portfolio), or `since` when the caller already holds a later one."
+    )
+    pending = serializers.IntegerField(help_text="Promotions after `version` not final yet, so not served.")
     deltas = PortfolioDeltaOutput(many=True)
 
 
 class PortfolioDeltasView(PublicPlansView):
-    """Delta-sync of portfolios: the deltas from version `since` to the class's current portfolio."""
+    """Delta-sync of portfolios: the deltas from version `since` to the class's latest final portfolio."""
 
     @extend_schema(parameters=[DeltasInput], responses={200: PortfolioDeltasOutput, **problems(400)})
     def get(self, request: Request) -> Response:
         document = _deltas_since(
-            request, selectors.portfolio_latest_delta, selectors.portfolio_deltas_since, "portfolio"
+            request, selectors.portfolio_latest_delta, selectors.portfolio_deltas_served, "portfolio"
         )
         return Response(PortfolioDeltasOutput(document).data)

@@ -5,6 +5,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 
+from governance.models import APPEND_ONLY_TRIGGERS
 from opm_site.constraints import choices_check
 from registry.models import AdapterRelease, Toolchain
 
@@ -158,6 +159,9 @@ class PlanDelta(models.Model):
     evidence = models.JSONField(default=dict, help_text="Ledger indexes of the signals the promotion rests on.")
     round = models.ForeignKey("SearchRound", on_delete=models.PROTECT, null=True, blank=True, related_name="deltas")
     promoted_at = models.DateTimeField()
+    ledger_index = models.BigIntegerField(
+        null=True, blank=True, help_text="Its `plan.promoted` ledger entry: a checkpoint covering it makes it final."
+    )
 
     class Meta:
         ordering = ["problem_class", "sequence"]
@@ -224,6 +228,11 @@ class PortfolioDelta(models.Model):
         "SearchRound", on_delete=models.PROTECT, null=True, blank=True, related_name="portfolio_deltas"
     )
     promoted_at = models.DateTimeField()
+    ledger_index = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Its `portfolio.promoted` ledger entry: a checkpoint covering it makes it final.",
+    )
 
     class Meta:
         ordering = ["problem_class", "sequence"]
@@ -447,3 +456,36 @@ class Attestation(models.Model):
 
     def __str__(self) -> str:
         return f"attestation {self.origin}@{self.tree_size}: {self.verdict}"
+
+
+class CheckpointCosignature(models.Model):
+    """A deployment's witness statement about a checkpoint (C2SP tlog-cosignature v1, Ed25519): its adapter
+    verified that the checkpoint extends every checkpoint it saw before. Kept append-only like the checkpoints
+    themselves; served appended to the checkpoint's note, so anyone can check it with the published witness keys.
+
+    It lives in orchestration, next to the deployment that signs it, with a foreign key to governance's
+    Checkpoint: orchestration already depends on governance, never the other way round."""
+
+    checkpoint = models.ForeignKey("governance.Checkpoint", on_delete=models.PROTECT, related_name="cosignatures")
+    deployment = models.ForeignKey(AdapterDeployment, on_delete=models.PROTECT, related_name="cosignatures")
+    witness_name = models.CharField(max_length=300, help_text="The key name: <log origin>/witness/<participant>/<id>.")
+    public_key = models.BinaryField(max_length=32, help_text="The Ed25519 key it verified with (the deployment's).")
+    key_id = models.BinaryField(max_length=4, help_text="SHA-256(name || 0x0A || 0x04 || public key)[:4].")
+    timestamp = models.BigIntegerField(help_text="When the witness cosigned, POSIX seconds (signed).")
+    signature = models.BinaryField(max_length=64, help_text="Ed25519 over cosignature/v1, the time and the body.")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["checkpoint", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["checkpoint", "deployment"], name="cosignature_one_per_deployment"),
+            models.CheckConstraint(condition=~Q(witness_name=""), name="cosignature_witness_named"),
+            models.CheckConstraint(condition=Exact(Length("public_key"), 32), name="cosignature_pubkey_ed25519"),
+            models.CheckConstraint(condition=Exact(Length("key_id"), 4), name="cosignature_key_id_4_bytes"),
+            models.CheckConstraint(condition=Q(timestamp__gte=0), name="cosignature_timestamp_nonnegative"),
+            models.CheckConstraint(condition=Exact(Length("signature"), 64), name="cosignature_signature_ed25519"),
+        ]
+        triggers = APPEND_ONLY_TRIGGERS  # evidence, like the checkpoint it vouches for
+
+    def __str__(self) -> str:
+        return f"{self.witness_name} on checkpoint {self.checkpoint_id}"

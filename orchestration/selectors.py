@@ -1,19 +1,29 @@
 """Orchestration reads."""
 
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.conf import settings
+from django.db.models import Count, Max, QuerySet
 
 from adapters.contract import ADAPTER_CONTRACT_RANGE
+from adapters.ledger.cosignature import CosignatureError, WitnessVerifier, witness_name
 from adapters.plan import problem_toolchain
 from adapters.portfolio import Portfolio as PortfolioFile
-from governance.models import LedgerEntry
+from governance.models import Checkpoint, LedgerEntry
+from governance.policy_schemas import ORCHESTRATION_DEFAULTS
+from governance.selectors import policy_active
+from opm_site.errors import ErrorCode, OpmError
 from orchestration import accounting
 from orchestration.models import (
     AdapterDeployment,
+    CheckpointCosignature,
     DeploymentStatus,
     EvaluationTask,
     LocalProblem,
+    Participant,
     PerformanceSignal,
     Plan,
     PlanDelta,
@@ -195,3 +205,194 @@ def deployment_signing_keys(*, deployment: AdapterDeployment) -> set[bytes]:
         subject=f"deployment:{deployment.pk}", kind__in=("deployment.enrolled", "deployment.key_rotated")
     ).values_list("payload", flat=True)
     return {bytes.fromhex(payload["public_key"]) for payload in entries if payload.get("public_key")}
+
+
+# --- witnesses: participants' cosignatures of checkpoints, and the finality of promotions ----------------------
+
+
+@dataclass(frozen=True)
+class Witnessing:
+    """Who vouched for a checkpoint: `witnesses` distinct participants (`names`, their slugs) of the
+    `participants` who could (those with an active deployment): "witnessed by k of n"."""
+
+    witnesses: int
+    participants: int
+    names: tuple[str, ...]
+
+
+def witness_participants_total() -> int:
+    """n: active participants with an active deployment, the ones whose adapters cosign what they verify."""
+    return Participant.objects.filter(active=True, deployments__status=DeploymentStatus.ACTIVE).distinct().count()
+
+
+def checkpoint_witnesses(*, checkpoint: Checkpoint) -> Witnessing:
+    return checkpoints_witnesses(checkpoints=[checkpoint])[checkpoint.pk]
+
+
+def checkpoints_witnesses(*, checkpoints: Iterable[Checkpoint]) -> dict[int, Witnessing]:
+    """`Witnessing` per checkpoint id, for a list of checkpoints in two queries, whatever their number."""
+    ids = [checkpoint.pk for checkpoint in checkpoints]
+    total = witness_participants_total()
+    names: dict[int, set[str]] = defaultdict(set)
+    pairs = (
+        CheckpointCosignature.objects.filter(checkpoint_id__in=ids)
+        .values_list("checkpoint_id", "deployment__participant__name")
+        .distinct()
+    )
+    for checkpoint_id, name in pairs:
+        names[checkpoint_id].add(name)
+    return {pk: Witnessing(len(names[pk]), total, tuple(sorted(names[pk]))) for pk in ids}
+
+
+def checkpoint_cosignatures(*, checkpoint: Checkpoint) -> QuerySet[CheckpointCosignature]:
+    """A checkpoint's cosignatures in the order they arrived (served appended to its note, in that order)."""
+    return CheckpointCosignature.objects.filter(checkpoint=checkpoint).order_by("id")
+
+
+def deployment_witness_name(*, deployment: AdapterDeployment) -> str:
+    """The key name the deployment cosigns under (adapters.ledger.cosignature.witness_name), for this log."""
+    try:
+        return witness_name(settings.OPM_LOG_ORIGIN, deployment.participant.name, deployment.pk)
+    except CosignatureError as exc:
+        raise OpmError(ErrorCode.VALIDATION_FAILED, f"deployment {deployment.pk} cannot witness: {exc}") from None
+
+
+@dataclass(frozen=True)
+class WitnessKey:
+    """One witness verifier key: a deployment's name and one Ed25519 key it holds or cosigned with."""
+
+    participant: str
+    deployment: int
+    verifier: WitnessVerifier
+    current: bool
+    active: bool
+
+
+def witness_keys() -> list[WitnessKey]:
+    """Every witness key a stored cosignature was made with or a deployment holds now, one per (deployment,
+    key), so that anyone can check every served cosignature offline, those made before a key rotation too.
+    Two queries."""
+    used: dict[int, set[bytes]] = defaultdict(set)
+    for deployment_id, public_key in CheckpointCosignature.objects.values_list(
+        "deployment_id", "public_key"
+    ).distinct():
+        used[deployment_id].add(bytes(public_key))
+    keys = []
+    for deployment in AdapterDeployment.objects.select_related("participant").order_by("participant__name", "pk"):
+        try:
+            name = witness_name(settings.OPM_LOG_ORIGIN, deployment.participant.name, deployment.pk)
+        except CosignatureError:
+            continue  # a participant slug that cannot be a key name: it cannot cosign either
+        current = bytes(deployment.public_key)
+        active = deployment.status == DeploymentStatus.ACTIVE and deployment.participant.active
+        for public_key in sorted(used[deployment.pk] | {current}):
+            verifier = WitnessVerifier.from_public_key(name, public_key)
+            keys.append(WitnessKey(deployment.participant.name, deployment.pk, verifier, public_key == current, active))
+    return keys
+
+
+def witness_requirement() -> int:
+    """k: distinct participants whose cosignatures make a promotion final (the orchestration policy's
+    `min_witnesses`; 0, the default, means every promotion is final at once)."""
+    policy = policy_active(kind="orchestration")
+    document = {**ORCHESTRATION_DEFAULTS, **(policy.document if policy else {})}
+    return int(document["min_witnesses"])
+
+
+def _witnessed_sizes(*, above: int = -1) -> list[tuple[int, int]]:
+    """(size, distinct participants) of the log's cosigned checkpoints larger than `above`, smallest first."""
+    rows = (
+        CheckpointCosignature.objects.filter(checkpoint__origin=settings.OPM_LOG_ORIGIN, checkpoint__size__gt=above)
+        .values("checkpoint__size")
+        .annotate(witnesses=Count("deployment__participant", distinct=True))
+        .order_by("checkpoint__size")
+    )
+    return [(row["checkpoint__size"], row["witnesses"]) for row in rows]
+
+
+def witnessed_size(*, required: int) -> int:
+    """The size of the largest checkpoint cosigned by at least `required` distinct participants (0: none):
+    every ledger entry below it is final."""
+    sizes = [size for size, witnesses in _witnessed_sizes() if witnesses >= required]
+    return max(sizes, default=0)
+
+
+@dataclass(frozen=True)
+class Finality:
+    """Whether a promotion counts as final: a checkpoint covering its ledger entry was cosigned by at least
+    `required` distinct participants. `witnesses` is the most distinct participants on one covering checkpoint;
+    `checkpoint` the size of the first covering checkpoint that has enough of them (None while not final, or
+    when nothing is required)."""
+
+    final: bool
+    required: int
+    witnesses: int
+    checkpoint: int | None
+
+
+def promotion_finality(*, promotion: PlanDelta | PortfolioDelta, required: int | None = None) -> Finality:
+    return promotions_finality(promotions=[promotion], required=required)[0]
+
+
+def promotions_finality(
+    *, promotions: Sequence[PlanDelta | PortfolioDelta], required: int | None = None
+) -> list[Finality]:
+    """`Finality` of each promotion (plan or portfolio deltas, mixed or not), in order: at most two queries
+    (the policy, unless `required` is given, and the cosigned checkpoints' counts), whatever the numbers."""
+    if required is None:
+        required = witness_requirement()
+    indexes = [p.ledger_index for p in promotions if p.ledger_index is not None]
+    sizes = _witnessed_sizes(above=min(indexes)) if indexes else []
+    keys = [size for size, _ in sizes]
+    # From the right: the most witnesses on any checkpoint from position j on, and the first position >= j that
+    # has enough of them.
+    most = [0] * (len(sizes) + 1)
+    enough: list[int | None] = [None] * (len(sizes) + 1)
+    for j in range(len(sizes) - 1, -1, -1):
+        most[j] = max(most[j + 1], sizes[j][1])
+        enough[j] = j if sizes[j][1] >= required else enough[j + 1]
+    result = []
+    for promotion in promotions:
+        if promotion.ledger_index is None:  # no known entry: final only when nothing is required
+            result.append(Finality(required == 0, required, 0, None))
+            continue
+        j = bisect.bisect_right(keys, promotion.ledger_index)  # the first checkpoint with size > index
+        first = enough[j]
+        checkpoint = sizes[first][0] if first is not None and required > 0 else None
+        result.append(Finality(required == 0 or first is not None, required, most[j], checkpoint))
+    return result
+
+
+@dataclass(frozen=True)
+class ServedDeltas:
+    """What delta-sync serves participants: the deltas after `since` up to `version`, the latest final one
+    (or `since` itself, when the caller already holds a later one), and how many promotions past it are
+    `pending` (promoted, not yet final)."""
+
+    version: int
+    pending: int
+    deltas: list
+
+
+def _deltas_served(model, since_of, *, problem_class: str, since: int) -> ServedDeltas:
+    promoted = model.objects.filter(problem_class=problem_class)
+    latest = promoted.aggregate(latest=Max("sequence"))["latest"] or 0
+    required = witness_requirement()
+    if required == 0:
+        final = latest
+    else:
+        frontier = witnessed_size(required=required)
+        final = promoted.filter(ledger_index__lt=frontier).aggregate(final=Max("sequence"))["final"] or 0
+    version = max(min(since, latest), final)
+    deltas = list(since_of(problem_class=problem_class, since=since).filter(sequence__lte=version))
+    return ServedDeltas(version=version, pending=latest - version, deltas=deltas)
+
+
+def plan_deltas_served(*, problem_class: str, since: int) -> ServedDeltas:
+    """The plan deltas participants may sync after `since`: only final promotions (see `promotions_finality`)."""
+    return _deltas_served(PlanDelta, plan_deltas_since, problem_class=problem_class, since=since)
+
+
+def portfolio_deltas_served(*, problem_class: str, since: int) -> ServedDeltas:
+    """The portfolio deltas participants may sync after `since`: only final promotions."""
+    return _deltas_served(PortfolioDelta, portfolio_deltas_since, problem_class=problem_class, since=since)

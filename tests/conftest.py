@@ -3,6 +3,7 @@ from django.core.management.commands import flush
 from django.db import connections
 
 from governance.triggers import sqlite_create_statements, sqlite_drop_statements
+from orchestration.triggers import APPEND_ONLY_TABLES
 
 pytest_plugins = ["tests.governance.fixtures"]
 
@@ -37,7 +38,7 @@ _original_flush = flush.Command.handle
 
 
 def _flush_lifting_ledger_triggers(self, **options):
-    """Transactional tests reset the database with flush; the ledger's append-only triggers would refuse.
+    """Transactional tests reset the database with flush; the append-only triggers (ledger, cosignatures) would refuse.
 
     Only this test-database reset lifts them: on PostgreSQL by replica mode for the session (ordinary triggers
     do not fire in it; pgtrigger.ignore would prepend a command, which server-side binding refuses), on SQLite
@@ -53,13 +54,13 @@ def _flush_lifting_ledger_triggers(self, **options):
             with connection.cursor() as cursor:
                 cursor.execute("SET session_replication_role = DEFAULT")
     with connection.cursor() as cursor:
-        for statement in sqlite_drop_statements():
+        for statement in sqlite_drop_statements(APPEND_ONLY_TABLES):
             cursor.execute(statement)
     try:
         return _original_flush(self, **options)
     finally:
         with connection.cursor() as cursor:
-            for statement in sqlite_create_statements():
+            for statement in sqlite_create_statements(APPEND_ONLY_TABLES):
                 cursor.execute(statement)
 
 

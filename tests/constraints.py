@@ -13,5 +13,6 @@ def assert_db_rejects(make: Callable[[], object], constraint: str | None = None)
     """
     with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
         make()
-    if constraint and "CHECK" in str(excinfo.value).upper():
+    # "check constraint", not "check": a table name (orchestration_checkpointcosignature) may contain the word.
+    if constraint and "CHECK CONSTRAINT" in str(excinfo.value).upper():
         assert constraint in str(excinfo.value)

@@ -40,6 +40,7 @@ FACTORIES = {
     "orchestration.PerformanceSignal": of.PerformanceSignalFactory,
     "orchestration.SearchRound": of.SearchRoundFactory,
     "orchestration.Attestation": of.AttestationFactory,
+    "orchestration.CheckpointCosignature": of.CheckpointCosignatureFactory,
 }
 # Added only through the service that owns the write; never changed or deleted in the admin.
 SERVICE_ADD = {"registry.Contract", "registry.PassDependency", "governance.Policy", "orchestration.Participant"}

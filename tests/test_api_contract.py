@@ -26,10 +26,15 @@ def test_schema_generates_without_warnings_and_documents_every_endpoint(tmp_path
         "/api/v1/ledger/entries",
         "/api/v1/ledger/proofs/inclusion",
         "/api/v1/ledger/proofs/consistency",
+        "/api/v1/ledger/checkpoint/cosigned",
+        "/api/v1/ledger/cosignatures",
+        "/api/v1/ledger/witness",
+        "/api/v1/ledger/witnesses",
     ):
         assert path in paths
     assert schema["components"]["securitySchemes"]["DeploymentApiKey"]["type"] == "apiKey"
     assert "409" in schema["paths"]["/api/v1/tasks/lease"]["post"]["responses"]
+    assert "409" in schema["paths"]["/api/v1/ledger/cosignatures"]["post"]["responses"]
 
 
 def test_every_error_response_is_documented_as_problem_details(client):

@@ -20,6 +20,8 @@ WORK = [
     ("post", "/api/v1/tasks/1/heartbeat", {}),
     ("post", "/api/v1/tasks/1/failure", {}),
     ("post", "/api/v1/signals", {}),
+    ("post", "/api/v1/ledger/cosignatures", {}),
+    ("get", "/api/v1/ledger/witness", None),
     ("get", "/api/v1/problems", None),
     ("get", "/api/v1/tasks", None),
 ]
@@ -29,6 +31,7 @@ VENDOR = [("post", "/api/v1/registry/releases", {}), ("get", "/api/v1/registry/r
 PUBLIC = [
     ("get", "/api/v1/ledger/key", None),
     ("get", "/api/v1/ledger/entries", None),
+    ("get", "/api/v1/ledger/witnesses", None),
     ("get", "/api/v1/registry/contracts", None),
     ("get", "/api/v1/registry/passes/llvm", None),
     ("get", "/api/v1/schema/", None),

@@ -36,8 +36,8 @@ MAX_SIGNATURES = 100
 """Notes with more signature lines are rejected (the spec requires accepting at least 16)."""
 
 _KEY_ID_RE = re.compile(r"[0-9a-f]{8}")
-_ED25519_KEY_SIZE = 32
-_ED25519_SIGNATURE_SIZE = 64
+ED25519_KEY_SIZE = 32
+ED25519_SIGNATURE_SIZE = 64
 
 
 class NoteError(ValueError):
@@ -54,29 +54,31 @@ def is_valid_name(name: str) -> bool:
     )
 
 
-def key_id(name: str, public_key: bytes) -> bytes:
-    """SHA-256(name || 0x0A || 0x01 || public key)[:4], the recommended Ed25519 key ID."""
-    encoded = name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key
+def key_id(name: str, public_key: bytes, alg: int = ALG_ED25519) -> bytes:
+    """SHA-256(name || 0x0A || alg || public key)[:4]: the recommended key ID of a key of signature type `alg`
+    (0x01 for note signatures; tlog-cosignature's 0x04 for cosignatures by the same kind of key)."""
+    encoded = name.encode() + b"\n" + bytes([alg]) + public_key
     return hashlib.sha256(encoded).digest()[:4]
 
 
-def _b64encode(data: bytes) -> str:
+def encode_base64(data: bytes) -> str:
+    """Standard base64 with padding, as notes and keys carry it."""
     return base64.b64encode(data).decode("ascii")
 
 
-def _b64decode(text: str, what: str) -> bytes:
+def decode_base64(text: str, what: str) -> bytes:
     """Standard base64 that must be canonical, so that each value has a single encoding."""
     try:
         data = base64.b64decode(text.encode("ascii"), validate=True)
     except (UnicodeEncodeError, binascii.Error):
         raise NoteError(f"{what} is not valid base64") from None
-    if _b64encode(data) != text:
+    if encode_base64(data) != text:
         raise NoteError(f"{what} is not canonical base64")
     return data
 
 
-def _parse_key_fields(fields: list[str], what: str) -> tuple[str, bytes, bytes]:
-    """Parse ``name, hex key ID, base64(0x01 || 32 bytes)`` into (name, key ID, key bytes)."""
+def parse_key_fields(fields: list[str], what: str, alg: int = ALG_ED25519) -> tuple[str, bytes, bytes]:
+    """Parse ``name, hex key ID, base64(alg || 32 bytes)`` into (name, key ID, key bytes)."""
     if len(fields) != 3:
         raise NoteError(f"malformed {what}: expected <name>+<key ID>+<key>")
     name, hex_id, key64 = fields
@@ -84,9 +86,9 @@ def _parse_key_fields(fields: list[str], what: str) -> tuple[str, bytes, bytes]:
         raise NoteError(f"malformed {what}: invalid key name {name!r}")
     if not _KEY_ID_RE.fullmatch(hex_id):
         raise NoteError(f"malformed {what}: key ID must be 8 lowercase hex digits")
-    key = _b64decode(key64, f"{what} key")
-    if len(key) != 1 + _ED25519_KEY_SIZE or key[0] != ALG_ED25519:
-        raise NoteError(f"malformed {what}: not an Ed25519 key")
+    key = decode_base64(key64, f"{what} key")
+    if len(key) != 1 + ED25519_KEY_SIZE or key[0] != alg:
+        raise NoteError(f"malformed {what}: not an Ed25519 key of type 0x{alg:02x}")
     return name, bytes.fromhex(hex_id), key[1:]
 
 
@@ -101,7 +103,7 @@ class Verifier:
     def __post_init__(self) -> None:
         if not is_valid_name(self.name):
             raise NoteError(f"invalid key name {self.name!r}")
-        if len(self.public_key) != _ED25519_KEY_SIZE:
+        if len(self.public_key) != ED25519_KEY_SIZE:
             raise NoteError("an Ed25519 public key is 32 bytes")
         if self.key_id != key_id(self.name, self.public_key):
             raise NoteError(f"key ID does not match the key named {self.name!r}")
@@ -118,18 +120,18 @@ class Verifier:
     @classmethod
     def from_vkey(cls, vkey: str) -> Self:
         """Parse ``<name>+<8 hex key ID>+<base64(0x01 || public key)>``; the ID must match."""
-        name, kid, public_key = _parse_key_fields(vkey.split("+", 2), "verifier key")
+        name, kid, public_key = parse_key_fields(vkey.split("+", 2), "verifier key")
         return cls(name, kid, public_key)
 
     @property
     def vkey(self) -> str:
         """The verifier key string, as published in ``log.vkey``."""
-        key64 = _b64encode(bytes([ALG_ED25519]) + self.public_key)
+        key64 = encode_base64(bytes([ALG_ED25519]) + self.public_key)
         return f"{self.name}+{self.key_id.hex()}+{key64}"
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         """Whether `signature` is this key's Ed25519 signature of `text`."""
-        if len(signature) != _ED25519_SIGNATURE_SIZE:
+        if len(signature) != ED25519_SIGNATURE_SIZE:
             return False
         try:
             Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, text)
@@ -148,7 +150,7 @@ class Signer:
     def __post_init__(self) -> None:
         if not is_valid_name(self.name):
             raise NoteError(f"invalid key name {self.name!r}")
-        if len(self.seed) != _ED25519_KEY_SIZE:
+        if len(self.seed) != ED25519_KEY_SIZE:
             raise NoteError("an Ed25519 private seed is 32 bytes")
 
     @classmethod
@@ -160,7 +162,7 @@ class Signer:
         parts = skey.split("+", 4)
         if parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("malformed signer key: must start with PRIVATE+KEY+")
-        name, kid, seed = _parse_key_fields(parts[2:], "signer key")
+        name, kid, seed = parse_key_fields(parts[2:], "signer key")
         signer = cls(name, seed)
         if kid != signer.key_id:
             raise NoteError("malformed signer key: key ID does not match the key")
@@ -183,7 +185,7 @@ class Signer:
     @property
     def skey(self) -> str:
         """The signer key string, for a key file."""
-        key64 = _b64encode(bytes([ALG_ED25519]) + self.seed)
+        key64 = encode_base64(bytes([ALG_ED25519]) + self.seed)
         return f"PRIVATE+KEY+{self.name}+{self.key_id.hex()}+{key64}"
 
     def sign(self, text: bytes) -> bytes:
@@ -209,7 +211,7 @@ class Signature:
     @property
     def line(self) -> str:
         """The signature line, newline included."""
-        return f"{SIGNATURE_PREFIX}{self.name} {_b64encode(self.key_id + self.signature)}\n"
+        return f"{SIGNATURE_PREFIX}{self.name} {encode_base64(self.key_id + self.signature)}\n"
 
 
 @dataclass(frozen=True)
@@ -252,25 +254,22 @@ def _verifier_map(verifiers: Verifier | Iterable[Verifier]) -> dict[tuple[str, b
     return known
 
 
-def _parse_signature_line(line: str) -> Signature:
+def parse_signature_line(line: str) -> Signature:
+    """One signature line without its newline: ``— <name> <base64(key ID || signature)>``."""
     if not line.startswith(SIGNATURE_PREFIX):
         raise NoteError("malformed note: signature line does not start with an em dash and space")
     name, _, sig64 = line[len(SIGNATURE_PREFIX) :].partition(" ")
     if not is_valid_name(name):
         raise NoteError(f"malformed note: invalid key name {name!r} in a signature line")
-    raw = _b64decode(sig64, "signature") if sig64 else b""
+    raw = decode_base64(sig64, "signature") if sig64 else b""
     if len(raw) < 5:
         raise NoteError("malformed note: signature is too short")
     return Signature(name, raw[:4], raw[4:])
 
 
-def open_note(msg: bytes, verifiers: Verifier | Iterable[Verifier]) -> Note:
-    """Parse a signed note and check its signatures against the known verifiers.
-
-    Raises NoteError if the note is malformed, a known key's signature is invalid, or no known
-    key signed it. Signatures by other keys are returned unverified, as the spec requires.
-    """
-    known = _verifier_map(verifiers)
+def split_note(msg: bytes) -> tuple[str, list[Signature]]:
+    """A signed note's text and its parsed signature lines, nothing verified: the shared first step of opening
+    a note and of checking cosignatures on it (adapters.ledger.cosignature)."""
     try:
         decoded = msg.decode("utf-8")
     except UnicodeDecodeError:
@@ -287,12 +286,21 @@ def open_note(msg: bytes, verifiers: Verifier | Iterable[Verifier]) -> Note:
     lines = block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
         raise NoteError(f"malformed note: more than {MAX_SIGNATURES} signatures")
+    return text, [parse_signature_line(line) for line in lines]
 
+
+def open_note(msg: bytes, verifiers: Verifier | Iterable[Verifier]) -> Note:
+    """Parse a signed note and check its signatures against the known verifiers.
+
+    Raises NoteError if the note is malformed, a known key's signature is invalid, or no known key signed it.
+    Signatures by other keys (a witness's cosignature among them) are returned unverified, as the spec requires.
+    """
+    known = _verifier_map(verifiers)
+    text, signatures = split_note(msg)
     text_bytes = text.encode("utf-8")
     verified: list[Signature] = []
     unverified: list[Signature] = []
-    for line in lines:
-        signature = _parse_signature_line(line)
+    for signature in signatures:
         verifier = known.get((signature.name, signature.key_id))
         if verifier is None:
             if signature not in unverified:

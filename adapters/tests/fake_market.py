@@ -23,13 +23,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from adapters.contract import SIGNAL_PAYLOAD_COPIES
 from adapters.ledger.checkpoint import Checkpoint, sign_checkpoint
+from adapters.ledger.cosignature import Cosignature, CosignatureError, WitnessVerifier, cosigned_note, witness_name
 from adapters.ledger.export import encode_leaf
 from adapters.ledger.merkle import MemoryHashStore, consistency_proof, inclusion_proof, tree_hash
-from adapters.ledger.note import Signer, generate_signer_key
+from adapters.ledger.note import Signer, generate_signer_key, split_note
 from adapters.privacy import SIGNAL_KEYS, statistic_for
 
 ORIGIN = "market.test/log"
 BASE_URL = "https://market.test"
+PARTICIPANT, DEPLOYMENT = "acme", 1
+WITNESS_NAME = witness_name(ORIGIN, PARTICIPANT, DEPLOYMENT)
 PLAN_BODY = {"toolchain": "llvm", "passes": [{"name": "default", "params": {"level": "Oz"}}, {"name": "gvn"}]}
 
 
@@ -62,6 +65,8 @@ class FakeMarket:
         self.lease_lost = False  # heartbeats answer lease_expired
         self.lease_requests: list[dict[str, Any]] = []
         self.honour_problem = True  # False: a compromised server leasing tasks of any problem
+        self.cosignatures: dict[int, str] = {}  # checkpoint size -> the deployment's cosignature line
+        self.cosignature_posts: list[dict[str, Any]] = []  # every cosignature submitted, stored or refused
 
     # --- setup -----------------------------------------------------------------------------------------------
 
@@ -116,6 +121,18 @@ class FakeMarket:
         self.checkpoints.append(note)
         return note
 
+    def fork(self, keep: int) -> None:
+        """Rewrite history after entry `keep` (a log that shows this client another past than it showed before),
+        still signing with the same log key, then issue a checkpoint of the forked tree."""
+        leaves = self.leaves[:keep]
+        self.leaves, self.store = [], MemoryHashStore()
+        for leaf in leaves:
+            self.leaves.append(leaf)
+            self.store.append(leaf)
+        self.append("contract.approved", {"forked": True})
+        self.append("vote.cast", {"forked": True})
+        self.issue_checkpoint()
+
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
@@ -137,9 +154,14 @@ class FakeMarket:
         return response
 
     def _dispatch(self, request: httpx.Request, path: str) -> httpx.Response:
+        authorised = request.headers.get("Authorization") == f"Api-Key {self.api_key}"
+        if path in ("ledger/witness", "ledger/cosignatures"):
+            if not authorised:
+                return problem(401, "invalid_key", "the API key is not valid")
+            return self._witness(request, path)
         if path.startswith("ledger/"):
             return self._ledger(request, path.removeprefix("ledger/"))
-        if request.headers.get("Authorization") != f"Api-Key {self.api_key}":
+        if not authorised:
             return problem(401, "invalid_key", "the API key is not valid")
         document = None if path == "signals" else json.loads(request.content or b"{}")
         if path == "problems":
@@ -218,8 +240,37 @@ class FakeMarket:
         task["ledger_index"] = self.append("signal.accepted", {**copies, "body": document})
         return httpx.Response(201, json={"task": task["id"], "ledger_index": task["ledger_index"]})
 
+    def _witness(self, request: httpx.Request, path: str) -> httpx.Response:
+        """The deployment's witness identity, and cosignatures checked as orchestration/services/witnesses.py does."""
+        assert self.public_key is not None
+        verifier = WitnessVerifier.from_public_key(WITNESS_NAME, self.public_key.public_bytes_raw())
+        if path == "ledger/witness":
+            identity = {"participant": PARTICIPANT, "deployment": DEPLOYMENT, "name": verifier.name}
+            cosigned = max(self.cosignatures, default=None)
+            return httpx.Response(200, json={**identity, "vkey": verifier.vkey, "cosigned": cosigned})
+        document = json.loads(request.content)
+        self.cosignature_posts.append(document)
+        size, line = document["size"], document["cosignature"]
+        notes = [note for note in self.checkpoints if split_note(note)[0].split("\n")[1] == str(size)]
+        if not notes:
+            return problem(404, "unknown_checkpoint", f"the log issued no checkpoint of size {size}")
+        try:
+            verifier.verify(split_note(notes[-1])[0], Cosignature.from_line(line))
+        except CosignatureError as exc:
+            return problem(400, "invalid_cosignature", str(exc))
+        if size in self.cosignatures:
+            if self.cosignatures[size] == line:
+                return httpx.Response(200, json={"size": size})
+            return problem(409, "cosignature_conflict", f"checkpoint {size} was cosigned before")
+        self.cosignatures[size] = line
+        return httpx.Response(201, json={"size": size})
+
     def _ledger(self, request: httpx.Request, path: str) -> httpx.Response:
         params = request.url.params
+        if path == "checkpoint/cosigned":
+            last = self.checkpoints[-1]
+            line = self.cosignatures.get(int(split_note(last)[0].split("\n")[1]))
+            return httpx.Response(200, content=cosigned_note(last, [Cosignature.from_line(line)] if line else []))
         if path == "key":
             return httpx.Response(200, text=self.vkey + "\n")
         if path == "checkpoint":

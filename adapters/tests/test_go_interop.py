@@ -16,8 +16,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from adapters.ledger.checkpoint import open_checkpoint
+from adapters.ledger.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from adapters.ledger.cosignature import WitnessVerifier, cosign, cosigned_note, witness_name
 from adapters.ledger.merkle import MemoryHashStore, consistency_proof, inclusion_proof
 from adapters.ledger.note import Signer, Verifier, generate_signer_key, open_note, sign_note
 from adapters.tests.test_export_verify import EARLIER_SIZES, ORIGIN, SIGNER, build_export
@@ -139,3 +141,37 @@ def test_go_generated_keys_work_here(ledgercheck: Path) -> None:
     signer, verifier = Signer.from_skey(skey), Verifier.from_vkey(vkey)
     assert signer.skey == skey and signer.verifier == verifier and verifier.vkey == vkey
     assert open_note(sign_note("hello\n", signer), [verifier]).text == "hello\n"
+
+
+def test_go_opens_our_cosigned_checkpoints_and_checks_the_cosignatures(ledgercheck: Path, tmp_path: Path) -> None:
+    """Stock note.Open verifies the log's signature and keeps the cosignature lines aside; the Go side then
+    checks each line with crypto/ed25519 from the spec's message and layout, not from our code."""
+    log = Signer.from_skey(generate_signer_key("market.test/log")[0])
+    body = Checkpoint("market.test/log", 300, bytes(range(32))).text
+    keys = [Ed25519PrivateKey.generate() for _ in range(2)]
+    names = [witness_name("market.test/log", participant, 1 + i) for i, participant in enumerate(["acme", "globex"])]
+    cosignatures = [
+        cosign(body, name=name, private_key=key, timestamp=1_700_000_000 + i)
+        for i, (name, key) in enumerate(zip(names, keys, strict=True))
+    ]
+    (tmp_path / "log.vkey").write_text(log.verifier.vkey + "\n")
+    (tmp_path / "note").write_bytes(
+        cosigned_note(sign_checkpoint(Checkpoint("market.test/log", 300, bytes(range(32))), log), cosignatures)
+    )
+    witnesses = [
+        WitnessVerifier.from_public_key(n, k.public_key().public_bytes_raw()).vkey
+        for n, k in zip(names, keys, strict=True)
+    ]
+    (tmp_path / "witnesses").write_text("\n".join(witnesses) + "\n")
+    result = _run(ledgercheck, "cosigned", tmp_path / "log.vkey", tmp_path / "note", tmp_path / "witnesses")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {"name": names[0], "timestamp": 1_700_000_000},
+        {"name": names[1], "timestamp": 1_700_000_001},
+    ]
+    # A cosignature of another checkpoint under a known witness's name is caught by the Go side too.
+    other = cosign(Checkpoint("market.test/log", 299, bytes(32)).text, name=names[0], private_key=keys[0], timestamp=1)
+    note = (tmp_path / "note").read_bytes().replace(cosignatures[0].line.encode(), other.line.encode())
+    (tmp_path / "note").write_bytes(note)
+    result = _run(ledgercheck, "cosigned", tmp_path / "log.vkey", tmp_path / "note", tmp_path / "witnesses")
+    assert result.returncode == 1 and "does not verify" in result.stderr

@@ -30,10 +30,12 @@ from adapters import keyfile
 from adapters.cli import main
 from adapters.drivers.llvm import LLVMDriver
 from adapters.evaluate import corpus_programs
+from adapters.ledger.cosignature import Cosignature, WitnessVerifier, verify_cosigned
+from adapters.ledger.note import Verifier, split_note
 from adapters.plan import Plan
 from adapters.privacy import SIGNAL_KEYS, SpendRecord, local_rho_limit_nano, release, rho_nano
 from adapters.sdk import ApiError, LogVerificationError, MarketClient, Task
-from adapters.tests.fake_market import BASE_URL, FakeMarket, Fault
+from adapters.tests.fake_market import BASE_URL, WITNESS_NAME, FakeMarket, Fault, problem
 from adapters.work import (
     INTERRUPTED,
     LOCAL_BUDGET_EXCEEDED,
@@ -403,6 +405,87 @@ def test_a_rewritten_log_stops_the_adapter(market, client, key, cache_env, adapt
     with client_for(forged, []) as other:
         assert make_loop(other, keyfile.load(key.path), adapter_cache, logs=logs, once=True).run() == 1
     assert "does not verify" in logs[-1] and 'remove "log"' in logs[-1]
+
+
+def _witness(key: keyfile.DeploymentKey) -> WitnessVerifier:
+    return WitnessVerifier.from_public_key(WITNESS_NAME, key.public_key)
+
+
+def test_the_adapter_cosigns_each_checkpoint_it_verified_once(market, client, key, cache_env, adapter_cache) -> None:
+    market.append("contract.approved", {})
+    first, size = market.issue_checkpoint(), len(market.leaves)
+    logs: list[str] = []
+    assert make_loop(client, key, adapter_cache, logs=logs, once=True).run() == 0
+    assert list(market.cosignatures) == [size]
+    cosignature = Cosignature.from_line(market.cosignatures[size])
+    _witness(key).verify(split_note(first)[0], cosignature)  # the deployment's key, its witness name, this body
+    assert abs(cosignature.timestamp - time.time()) < 60
+    assert keyfile.load(key.path).log.cosigned == size
+    assert any(f"cosigned checkpoint {size} as witness {WITNESS_NAME}" in line for line in logs)
+    # Served with the checkpoint, the cosignature checks out with the log key and the witness key.
+    served = client.cosigned_checkpoint()
+    assert verify_cosigned(served, Verifier.from_vkey(market.vkey), [_witness(key)])[1] == [cosignature]
+    # The same checkpoint again is not cosigned again; a newer, consistent one is.
+    submitted = market.calls["ledger"]
+    assert make_loop(client, keyfile.load(key.path), adapter_cache, logs=logs, once=True).run() == 0
+    assert list(market.cosignatures) == [size] and market.calls["ledger"] < submitted + 4
+    market.append("vote.cast", {"n": 1})
+    second = market.issue_checkpoint()
+    assert make_loop(client, keyfile.load(key.path), adapter_cache, logs=logs, once=True).run() == 0
+    assert sorted(market.cosignatures) == [size, size + 1]
+    _witness(key).verify(split_note(second)[0], Cosignature.from_line(market.cosignatures[size + 1]))
+
+
+@pytest.mark.parametrize("keep", [0, 1])
+def test_a_witness_refuses_a_forked_log_and_says_why(market, client, key, cache_env, adapter_cache, keep) -> None:
+    """The log key still signs, but the history behind the new checkpoint is not the one this adapter saw:
+    no consistency proof can join them, so the adapter stops and cosigns nothing."""
+    market.append("contract.approved", {})
+    market.issue_checkpoint()
+    size = len(market.leaves)
+    logs: list[str] = []
+    assert make_loop(client, key, adapter_cache, logs=logs, once=True).run() == 0
+    assert list(market.cosignatures) == [size]
+    # Same log key, another past: entries from `keep` on rewritten, two appended; the new tree has the size we
+    # pinned (keep = size - 2: the same size, another root) or is larger (keep = size - 1).
+    market.fork(keep=size - 2 + keep)
+    assert len(market.leaves) == size + keep
+    assert make_loop(client, keyfile.load(key.path), adapter_cache, logs=logs, once=True).run() == 1
+    assert len(market.cosignature_posts) == 1 and list(market.cosignatures) == [size]  # nothing for the fork
+    assert logs[-1].startswith("error: ")
+    assert ("forked" if keep == 0 else "not consistent") in logs[-1], logs[-1]
+    assert keyfile.load(key.path).log.size == size  # the pin still holds the history we verified
+
+
+def test_a_failed_cosignature_is_a_warning_and_no_witness_cosigns_nothing(
+    market, client, key, cache_env, adapter_cache
+) -> None:
+    market.append("contract.approved", {})
+    market.issue_checkpoint()
+    logs: list[str] = []
+    refuse = market._witness
+    market._witness = lambda request, path: problem(503, "service_unavailable", "try later")
+    assert make_loop(client, key, adapter_cache, logs=logs, once=True).run() == 0
+    assert not market.cosignatures and any("warning: could not cosign checkpoint" in line for line in logs)
+    assert keyfile.load(key.path).log.cosigned is None  # tried again next time
+    market._witness = refuse
+    assert make_loop(client, keyfile.load(key.path), adapter_cache, once=True, witness=False).run() == 0
+    assert not market.cosignatures
+    assert make_loop(client, keyfile.load(key.path), adapter_cache, once=True).run() == 0
+    assert list(market.cosignatures) == [len(market.leaves)]
+
+
+def test_a_cosignature_the_server_already_holds_is_recorded_not_repeated(
+    market, client, key, cache_env, adapter_cache
+) -> None:
+    market.append("contract.approved", {})
+    market.issue_checkpoint()
+    size = len(market.leaves)
+    market.cosignatures[size] = "— earlier line"  # cosigned by this deployment in a run whose key file was lost
+    logs: list[str] = []
+    assert make_loop(client, key, adapter_cache, logs=logs, once=True).run() == 0
+    assert market.cosignatures[size] == "— earlier line" and keyfile.load(key.path).log.cosigned == size
+    assert any("cosigned by this deployment before" in line for line in logs)
 
 
 def test_an_already_registered_problem_is_fine_and_no_task_means_exit(market, client, key, cache_env, adapter_cache):

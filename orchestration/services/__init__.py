@@ -23,6 +23,7 @@ from .rounds import (
     round_shortlist,
     round_start,
 )
+from .witnesses import checkpoint_cosign
 from .work import (
     local_problem_register,
     signal_submit,
@@ -38,6 +39,7 @@ __all__ = [
     "budget_reserve",
     "budget_tighten",
     "budgets_apply_policy",
+    "checkpoint_cosign",
     "deployment_authenticate",
     "deployment_enrol",
     "deployment_key_rotate",

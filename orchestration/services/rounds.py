@@ -303,7 +303,11 @@ def _promote(
         round=search_round,
         promoted_at=timezone.now(),
     )
-    events.record_plan_promoted(delta=row, search_round=search_round, confirmation=confirmation, evidence=evidence)
+    entry = events.record_plan_promoted(
+        delta=row, search_round=search_round, confirmation=confirmation, evidence=evidence
+    )
+    row.ledger_index = entry.index  # the entry a checkpoint must cover before the promotion is final
+    row.save(update_fields=["ledger_index"])
     return row
 
 
@@ -333,7 +337,9 @@ def _promote_member(
         round=search_round,
         promoted_at=timezone.now(),
     )
-    events.record_portfolio_promoted(
+    entry = events.record_portfolio_promoted(
         delta=row, search_round=search_round, member=member, confirmation=confirmation, evidence=evidence
     )
+    row.ledger_index = entry.index
+    row.save(update_fields=["ledger_index"])
     return row

@@ -15,14 +15,24 @@ from pathlib import Path
 import pytest
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.conf import settings
 
 from adapters import keyfile
+from adapters.ledger.cosignature import verify_cosigned
+from adapters.ledger.note import Verifier
 from adapters.privacy import SIGNAL_KEYS
 from adapters.sdk import MarketClient
 from governance.models import LedgerEntry
 from governance.policy_schemas import DEFAULT_DOCUMENTS
 from governance.services import checkpoint_issue, policy_activate, policy_create
-from orchestration.models import EvaluationTask, LocalProblem, PerformanceSignal, Plan, PrivacyCharge
+from orchestration.models import (
+    CheckpointCosignature,
+    EvaluationTask,
+    LocalProblem,
+    PerformanceSignal,
+    Plan,
+    PrivacyCharge,
+)
 from orchestration.services import deployment_enrol
 from registry.services import release_transition
 from tests.governance.fixtures import pass_conformance
@@ -65,7 +75,7 @@ def test_a_real_adapter_process_works_for_the_live_server(live_server, approved_
         participant=participant, release=approved_release, public_key=bytes.fromhex(public_hex), label="main"
     )
     adapter("keyfile", "set-api-key", str(key_path), api_key, env=env)
-    checkpoint_issue()  # the adapter pins the log key and this checkpoint on first use
+    pinned = checkpoint_issue()  # the adapter pins the log key and this checkpoint on first use, and cosigns it
 
     run = [
         "run",
@@ -85,6 +95,16 @@ def test_a_real_adapter_process_works_for_the_live_server(live_server, approved_
     assert plain.returncode == 2 and "plain HTTP" in plain.stderr  # refused without the flag
     first = adapter(*run, "--once", env=env)  # registers the corpus; nothing is queued yet
     assert "registered problem 'acme-private'" in first.stderr and "no task available" in first.stderr
+    # As the participant's witness, it cosigned the checkpoint it pinned; the server verified and serves it.
+    assert f"cosigned checkpoint {pinned.size} as witness" in first.stderr, first.stderr
+    assert CheckpointCosignature.objects.get(deployment=deployment).checkpoint == pinned
+    with MarketClient(live_server.url) as client:
+        served = client.cosigned_checkpoint(pinned.size)
+        witnesses = client.witness_keys()
+        log = Verifier.from_vkey(client.verifier_key())
+    assert [c.name for c in verify_cosigned(served, log, witnesses)[1]] == [
+        f"{settings.OPM_LOG_ORIGIN}/witness/acme/{deployment.pk}"
+    ]
     problem = LocalProblem.objects.get(deployment=deployment, handle="acme-private")
     record = keyfile.load(key_path).problems["acme-private"]
     assert (problem.corpus_size, problem.commitment) == (4, record.commitment)

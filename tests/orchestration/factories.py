@@ -6,6 +6,7 @@ from django.utils import timezone
 from orchestration.models import (
     AdapterDeployment,
     Attestation,
+    CheckpointCosignature,
     EvaluationTask,
     LocalProblem,
     Participant,
@@ -18,7 +19,7 @@ from orchestration.models import (
     PrivacyCharge,
     SearchRound,
 )
-from tests.governance.factories import PolicyFactory
+from tests.governance.factories import CheckpointFactory, PolicyFactory
 from tests.registry.factories import AdapterReleaseFactory
 
 
@@ -182,3 +183,19 @@ class AttestationFactory(factory.django.DjangoModelFactory):
     verdict = "reproduced"
     body = "{}"
     note = "attestation\n"
+
+
+class CheckpointCosignatureFactory(factory.django.DjangoModelFactory):
+    """A stored row (not a verifiable cosignature: tests that need one sign with a real key)."""
+
+    class Meta:
+        model = CheckpointCosignature
+
+    checkpoint = factory.SubFactory(CheckpointFactory)
+    deployment = factory.SubFactory(AdapterDeploymentFactory)
+    witness_name = factory.LazyAttribute(lambda o: f"openpassmarket.example/log/witness/x/{o.deployment.pk}")
+    public_key = b"\x01" * 32
+    key_id = b"\x02" * 4
+    timestamp = 1_700_000_000
+    signature = b"\x03" * 64
+    received_at = factory.LazyFunction(timezone.now)

@@ -64,6 +64,7 @@ def test_a_portfolio_round_promotes_the_candidate_that_adds_most(federation):
     assert promoted["member"] == search_round.result["winner"]
     assert set(promoted["evidence"]) == set(signals.values_list("index", flat=True))
     row = PortfolioDeltaRow.objects.get(problem_class=PROBLEM_CLASS, sequence=1)
+    assert row.ledger_index == LedgerEntry.objects.get(kind="portfolio.promoted").index  # what finality covers
     delta = {"parent": row.parent.content_hash, "child": row.child.content_hash, "ops": row.ops}
     child = apply_delta(PortfolioDelta.from_json(delta), empty)
     assert [member.content_hash() for member in child.members] == [promoted["member"]]

@@ -5,6 +5,8 @@
 //	ledgercheck verify EXPORT_DIR PROOFS_JSON  verify an export and Python-made proofs
 //	ledgercheck sign SKEY_FILE TEXT_FILE        print the note Go signs (compare byte for byte)
 //	ledgercheck keygen NAME                     print a new signer key and verifier key
+//	ledgercheck cosigned LOG_VKEY NOTE WITNESSES  open a cosigned checkpoint with note.Open and check
+//	                                            the C2SP tlog-cosignature v1 lines of the witness keys
 //
 // verify prints a JSON summary on success and exits 1 on the first mismatch.
 package main
@@ -12,9 +14,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -308,6 +312,86 @@ func keygen(name string) {
 	fmt.Println(vkey)
 }
 
+// witnessKey is a cosignature/v1 verifier key, <name>+<hex key ID>+<base64(0x04 || Ed25519 key)>, decoded
+// here from the spec (tlog-cosignature), independently of the Python implementation.
+type witnessKey struct {
+	name string
+	id   uint32
+	key  ed25519.PublicKey
+}
+
+func parseWitnessKey(vkey string) witnessKey {
+	parts := strings.SplitN(vkey, "+", 3)
+	if len(parts) != 3 {
+		fail("witness key %q: want <name>+<key ID>+<key>", vkey)
+	}
+	raw, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(raw) != 1+ed25519.PublicKeySize || raw[0] != 0x04 {
+		fail("witness key %q: not a type 0x04 Ed25519 key", vkey)
+	}
+	h := sha256.New()
+	h.Write([]byte(parts[0] + "\n"))
+	h.Write(raw)
+	id := binary.BigEndian.Uint32(h.Sum(nil)[:4])
+	if fmt.Sprintf("%08x", id) != parts[1] {
+		fail("witness key %q: key ID is not SHA-256(name || 0x0A || 0x04 || key)[:4]", vkey)
+	}
+	return witnessKey{parts[0], id, ed25519.PublicKey(raw[1:])}
+}
+
+// cosigned opens a cosigned checkpoint with the stock note.Open (the log key verifies, the cosignatures are
+// kept as unverified signatures) and checks each witness's line: key ID || u64 timestamp || signature over
+// "cosignature/v1\ntime <timestamp>\n" + the note text. Prints the verified witness names and timestamps.
+func cosigned(logVkeyPath, notePath, witnessesPath string) {
+	raw, err := os.ReadFile(logVkeyPath)
+	if err != nil {
+		fail("%v", err)
+	}
+	logKey, err := note.NewVerifier(strings.TrimSpace(string(raw)))
+	if err != nil {
+		fail("log key: %v", err)
+	}
+	msg, err := os.ReadFile(notePath)
+	if err != nil {
+		fail("%v", err)
+	}
+	n, err := note.Open(msg, note.VerifierList(logKey))
+	if err != nil {
+		fail("note.Open: %v", err)
+	}
+	lines, err := os.ReadFile(witnessesPath)
+	if err != nil {
+		fail("%v", err)
+	}
+	type verified struct {
+		Name      string `json:"name"`
+		Timestamp uint64 `json:"timestamp"`
+	}
+	out := []verified{}
+	for _, line := range strings.Fields(string(lines)) {
+		w := parseWitnessKey(line)
+		for _, sig := range n.UnverifiedSigs {
+			if sig.Name != w.name || sig.Hash != w.id {
+				continue
+			}
+			value, err := base64.StdEncoding.DecodeString(sig.Base64)
+			if err != nil || len(value) != 4+8+ed25519.SignatureSize {
+				fail("%s: a cosignature is key ID, timestamp and a 64-byte signature", w.name)
+			}
+			timestamp := binary.BigEndian.Uint64(value[4:12])
+			message := fmt.Sprintf("cosignature/v1\ntime %d\n%s", timestamp, n.Text)
+			if !ed25519.Verify(w.key, []byte(message), value[12:]) {
+				fail("%s: the cosignature does not verify", w.name)
+			}
+			out = append(out, verified{w.name, timestamp})
+		}
+	}
+	enc := json.NewEncoder(os.Stdout)
+	if err := enc.Encode(out); err != nil {
+		fail("%v", err)
+	}
+}
+
 func main() {
 	switch {
 	case len(os.Args) == 4 && os.Args[1] == "verify":
@@ -316,8 +400,10 @@ func main() {
 		sign(os.Args[2], os.Args[3])
 	case len(os.Args) == 3 && os.Args[1] == "keygen":
 		keygen(os.Args[2])
+	case len(os.Args) == 5 && os.Args[1] == "cosigned":
+		cosigned(os.Args[2], os.Args[3], os.Args[4])
 	default:
-		fmt.Fprintln(os.Stderr, "usage: ledgercheck verify DIR PROOFS | sign SKEY TEXT | keygen NAME")
+		fmt.Fprintln(os.Stderr, "usage: ledgercheck verify DIR PROOFS | sign SKEY TEXT | keygen NAME | cosigned LOG_VKEY NOTE WITNESSES")
 		os.Exit(2)
 	}
 }
