@@ -36,6 +36,7 @@ from orchestration.models import (
     PrivacyCharge,
     SearchRound,
 )
+from orchestration.selectors import Finality, promotions_finality
 
 PAGE_SIZE = 25
 CHARGES_PAGE_SIZE = 50
@@ -128,6 +129,8 @@ class Market:
     members: list[Member]
     rounds: int
     participants: int
+    plan_finality: Finality | None = None
+    portfolio_finality: Finality | None = None
 
     @property
     def plan(self) -> PlanDelta | None:
@@ -168,7 +171,13 @@ def market(*, problem_class: str) -> Market | None:
         members = [
             Member(row.position, row.plan, _summary(row.plan.body), added.get(row.plan.content_hash)) for row in rows
         ]
-    return Market(problem_class, plan_deltas, portfolio_deltas, members, rounds, participants)
+    current: list[PlanDelta | PortfolioDelta] = [*plan_deltas[-1:], *portfolio_deltas[-1:]]
+    finality = promotions_finality(promotions=current) if current else []
+    plan_finality = finality[0] if plan_deltas else None
+    portfolio_finality = finality[-1] if portfolio_deltas else None
+    return Market(
+        problem_class, plan_deltas, portfolio_deltas, members, rounds, participants, plan_finality, portfolio_finality
+    )
 
 
 def plan_summary(plan: Plan) -> str:
