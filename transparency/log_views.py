@@ -37,8 +37,8 @@ def _log_context() -> dict[str, Any]:
     return {"section": "log", "origin": settings.OPM_LOG_ORIGIN}
 
 
-@require_safe
 @public_page
+@require_safe
 def log(request: HttpRequest) -> HttpResponse:
     checkpoint = selectors.latest_checkpoint()
     context = _log_context() | {
@@ -58,8 +58,8 @@ class CheckpointPageForm(forms.Form):
     size = forms.IntegerField(required=False, min_value=0, max_value=MAX_INDEX, label="Checkpoints up to size")
 
 
-@require_safe
 @public_page
+@require_safe
 def checkpoints(request: HttpRequest) -> HttpResponse:
     form = CheckpointPageForm(request.GET)
     if not form.is_valid():
@@ -93,8 +93,8 @@ class EntrySearchForm(forms.Form):
         self.fields["kind"].choices = [("", "All kinds"), *((k, k) for k in kinds)]
 
 
-@require_safe
 @public_page
+@require_safe
 def entries(request: HttpRequest) -> HttpResponse:
     form = EntrySearchForm(request.GET, kinds=selectors.ledger_kinds())
     if not form.is_valid():
@@ -134,8 +134,8 @@ def payload_rows(payload: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix, json.dumps(payload, ensure_ascii=False, sort_keys=True))]
 
 
-@require_safe
 @public_page
+@require_safe
 def entry(request: HttpRequest, index: int) -> HttpResponse:
     found = selectors.ledger_entry(index=index) if index <= MAX_INDEX else None
     if found is None:

@@ -83,8 +83,9 @@ def test_the_log_is_in_the_sites_navigation(client):
     assert '<a href="/log/" aria-current="page">Log</a>' in page(client, "/log/")
 
 
-@pytest.mark.parametrize("url", [*LOG_PAGES, "/log/entries/0/"])
+@pytest.mark.parametrize("url", [*LOG_PAGES, "/log/entries/0/", "/log/entries/?index=-1", "/log/entries/9/"])
 def test_log_pages_forbid_inline_scripts_and_other_origins(client, url):
+    """Error pages too: the policy is the page's, whatever its status."""
     grow_log(2)
     response = client.get(url)
     policy = response.headers["Content-Security-Policy"]
