@@ -68,8 +68,9 @@ def checkpoints(request: HttpRequest) -> HttpResponse:
     found = selectors.checkpoints_newest(at_most=at_most, limit=CHECKPOINTS_PER_PAGE + 1)
     page, older = found[:CHECKPOINTS_PER_PAGE], found[CHECKPOINTS_PER_PAGE:]
     newer = None
-    if page and at_most is not None:
-        newer = selectors.checkpoints_newer_top(above=page[0].size, limit=CHECKPOINTS_PER_PAGE)
+    if at_most is not None:
+        above = page[0].size if page else at_most
+        newer = selectors.checkpoints_newer_top(above=above, limit=CHECKPOINTS_PER_PAGE)
     latest = selectors.latest_checkpoint()
     rows = [{"checkpoint": cp, "root_b64": _b64(cp.root_hash)} for cp in page]
     context = _log_context() | {

@@ -116,6 +116,9 @@ def test_checkpoints_are_listed_newest_first_in_keyset_pages(client):
     assert link(second, "next") is None
     back = page(client, link(second, "prev"))
     assert row_sizes(back) == expected[:CHECKPOINTS_PER_PAGE]
+    below_all = page(client, "/log/checkpoints/?size=0")  # the first checkpoint has size 1
+    assert "No checkpoint at this size or below." in below_all
+    assert row_sizes(page(client, link(below_all, "prev"))) == expected[-CHECKPOINTS_PER_PAGE:]
     older = expected[-1]
     assert f"/api/v1/ledger/proofs/consistency?first={older}&amp;second={latest.size}" in second
     assert f"/api/v1/ledger/checkpoints?size={older}" in second
