@@ -1,7 +1,10 @@
 """Governance reads: the ledger's size, entries, roots, proofs and checkpoints (O(log n) reads each)."""
 
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -73,6 +76,93 @@ def checkpoints() -> QuerySet[Checkpoint]:
 
 def latest_checkpoint() -> Checkpoint | None:
     return checkpoints().order_by("-size").first()
+
+
+# --- The public site's log pages: keyset pages (never OFFSET) and the kind vocabulary ----------------------
+
+ENTRY_LIST_COLUMNS = ("index", "time", "kind", "actor", "subject")
+"""What a list row shows; payload and leaf bytes stay on the entry's own page."""
+
+# A skip scan over the (kind, index) index: one index probe per distinct kind, whatever the number of entries.
+_KINDS_SQL = """
+WITH RECURSIVE kinds(kind) AS (
+    SELECT (SELECT kind FROM governance_ledgerentry ORDER BY kind LIMIT 1)
+    UNION ALL
+    SELECT (SELECT e.kind FROM governance_ledgerentry e WHERE e.kind > kinds.kind ORDER BY e.kind LIMIT 1)
+    FROM kinds WHERE kinds.kind IS NOT NULL
+)
+SELECT kind FROM kinds WHERE kind IS NOT NULL
+"""
+
+
+def ledger_kinds() -> list[str]:
+    """Every kind the log holds, sorted, in one query whose cost grows with the number of kinds only.
+
+    Read from the entries themselves rather than from the code's writers, so kinds added later (or appended
+    by an older release) are searchable too, and nothing needs invalidating as the log grows.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_KINDS_SQL)
+        return [row[0] for row in cursor.fetchall()]
+
+
+@contextmanager
+def _planned_for_this_kind(kind: str | None):
+    """On PostgreSQL, plan a kind-filtered query for the kind asked, not a generic prepared plan.
+
+    Our connections prepare repeated statements (server-side binding), and PostgreSQL soon switches a prepared
+    statement to a generic plan, which guesses every kind is 1/(number of kinds) of the log: it then walks the
+    index on `index` and filters, reading most of a million rows for a rare kind (benchmarks/public_log.py),
+    where the (kind, index) index answers in a few probes.
+    """
+    if kind is None or connection.vendor != "postgresql":
+        yield
+        return
+    # No savepoint: one statement more, not three. Inside a caller's transaction the setting lasts until it ends,
+    # which only costs its later statements some planning time.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        yield
+
+
+def ledger_entries_newest(*, kind: str | None = None, at_most: int | None = None, limit: int) -> list[LedgerEntry]:
+    """Up to `limit` entries with index <= `at_most` (and of `kind`), newest first; a keyset page over the
+    (kind, index) or index index, so a page deep in a large log costs what the first one does."""
+    entries = LedgerEntry.objects.only(*ENTRY_LIST_COLUMNS)
+    if kind is not None:
+        entries = entries.filter(kind=kind)
+    if at_most is not None:
+        entries = entries.filter(index__lte=at_most)
+    with _planned_for_this_kind(kind):
+        return list(entries.order_by("-index")[:limit])
+
+
+def ledger_entries_newer_top(*, kind: str | None = None, above: int, limit: int) -> int | None:
+    """The top index of the page of `limit` entries just newer than `above` (None when there is none)."""
+    entries = LedgerEntry.objects.filter(index__gt=above)
+    if kind is not None:
+        entries = entries.filter(kind=kind)
+    with _planned_for_this_kind(kind):
+        indexes = list(entries.order_by("index").values_list("index", flat=True)[:limit])
+    return indexes[-1] if indexes else None
+
+
+def ledger_entry(*, index: int) -> LedgerEntry | None:
+    return LedgerEntry.objects.filter(index=index).first()
+
+
+def checkpoints_newest(*, at_most: int | None = None, limit: int) -> list[Checkpoint]:
+    """Up to `limit` checkpoints with size <= `at_most`, newest first (keyset over (origin, size))."""
+    found = checkpoints()
+    if at_most is not None:
+        found = found.filter(size__lte=at_most)
+    return list(found.order_by("-size")[:limit])
+
+
+def checkpoints_newer_top(*, above: int, limit: int) -> int | None:
+    """The size of the newest checkpoint of the page just newer than size `above` (None when there is none)."""
+    sizes = list(checkpoints().filter(size__gt=above).order_by("size").values_list("size", flat=True)[:limit])
+    return sizes[-1] if sizes else None
 
 
 def policy_active(*, kind: str) -> Policy | None:

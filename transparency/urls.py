@@ -1,10 +1,8 @@
-from django.shortcuts import redirect
 from django.urls import path
 
-from transparency import market_views, views
+from transparency import log_views, market_views, views
 
 app_name = "public"
-
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,10 +15,8 @@ urlpatterns = [
     path("privacy/<slug:name>/", market_views.privacy_participant, name="privacy-participant"),
     path("governance/", market_views.governance, name="governance"),
     path("governance/proposals/<int:pk>/", market_views.proposal, name="proposal"),
-    # Placeholder, replaced by the log section: its `entry` page. Until then the entry's range in the JSON API.
-    path(
-        "log/entries/<int:index>/",
-        lambda request, index: redirect(f"/api/v1/ledger/entries?start={index}&end={index + 1}"),
-        name="entry",
-    ),
+    path("log/", log_views.log, name="log"),
+    path("log/checkpoints/", log_views.checkpoints, name="checkpoints"),
+    path("log/entries/", log_views.entries, name="entries"),
+    path("log/entries/<int:index>/", log_views.entry, name="entry"),
 ]
