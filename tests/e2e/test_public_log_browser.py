@@ -27,7 +27,21 @@ pytestmark = [
 
 
 @pytest.fixture
-def public_log(board):
+def log_key_with_a_plus(settings, tmp_path):
+    """A log key whose verifier key has a "+" inside its base64 (about half of all keys do): the browser must
+    split the key's fields on the first two "+" only."""
+    from adapters.ledger.note import generate_signer_key
+
+    while "+" not in (pair := generate_signer_key(settings.OPM_LOG_ORIGIN))[1].split("+", 2)[2]:
+        pass
+    settings.OPM_KEY_DIR = tmp_path / "keys"
+    settings.OPM_KEY_DIR.mkdir()
+    (settings.OPM_KEY_DIR / "log.skey").write_text(pair[0] + "\n")
+    return pair[1]
+
+
+@pytest.fixture
+def public_log(board, log_key_with_a_plus):
     """The board's own entries (real governance services), then test entries and checkpoints; one entry newer
     than the latest checkpoint."""
     grow_log(60, checkpoint_every=7)

@@ -96,7 +96,9 @@
 
   // Verifier key "<name>+<8 hex key ID>+<base64(0x01 || public key)>"; the signature's key ID must match.
   async function checkSignature(checkpoint, vkey) {
-    const [name, hexId, key64] = vkey.trim().split("+");
+    // A name holds no "+", but base64 may: only the first two "+" separate fields.
+    const [name, hexId, ...rest] = vkey.trim().split("+");
+    const key64 = rest.join("+");
     const key = b64decode(key64 || "");
     if (key.length !== 33 || key[0] !== 1) return { ok: false, why: "the verifier key is not an Ed25519 note key" };
     const keyId = (await sha256(concat(encoder.encode(name + "\n"), key))).slice(0, 4);
