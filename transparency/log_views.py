@@ -14,6 +14,7 @@ from django.views.decorators.http import require_safe
 
 from governance import selectors
 from governance.log_key import log_signer
+from orchestration import selectors as witness_selectors
 from transparency.csp import public_page
 
 ENTRIES_PER_PAGE = 50
@@ -47,9 +48,8 @@ def log(request: HttpRequest) -> HttpResponse:
         "root_hex": bytes(checkpoint.root_hash).hex() if checkpoint else None,
         "ledger_size": selectors.ledger_size(),
         "vkey": log_signer().verifier.vkey,
-        # Witness cosignatures ("witnessed by k of n participants") are not issued yet: the include renders
-        # nothing until a value is passed here.
-        "witnesses": None,
+        "witnesses": witness_selectors.checkpoint_witnesses(checkpoint=checkpoint) if checkpoint else None,
+        "witnesses_required": witness_selectors.witness_requirement(),
     }
     return render(request, "transparency/log/log.html", context)
 
@@ -72,7 +72,8 @@ def checkpoints(request: HttpRequest) -> HttpResponse:
         above = page[0].size if page else at_most
         newer = selectors.checkpoints_newer_top(above=above, limit=CHECKPOINTS_PER_PAGE)
     latest = selectors.latest_checkpoint()
-    rows = [{"checkpoint": cp, "root_b64": _b64(cp.root_hash)} for cp in page]
+    witnessing = witness_selectors.checkpoints_witnesses(checkpoints=page)
+    rows = [{"checkpoint": cp, "root_b64": _b64(cp.root_hash), "witnesses": witnessing[cp.pk]} for cp in page]
     context = _log_context() | {
         "rows": rows,
         "latest": latest,

@@ -74,7 +74,7 @@ def test_the_log_page_shows_the_latest_checkpoint_its_note_and_the_key(client):
     assert f'<pre class="note" id="vkey">{verifier.vkey}</pre>' in text
     assert "manage.py ledger verify --export DIR" in text
     assert "tlog.CheckRecord" in text and "/api/v1/ledger/proofs/inclusion" in text
-    assert 'id="witnesses"' not in text  # no witness cosignatures yet
+    assert "Witnessed by 0 of 0 participants</strong>." in text  # nobody enrolled, so nobody cosigned
 
 
 def test_the_log_is_in_the_sites_navigation(client):
