@@ -12,6 +12,7 @@ from django.views.decorators.http import require_safe
 from opm_site import charts
 from orchestration import accounting
 from transparency import selectors
+from transparency.csp import public_page
 
 Z95 = 1.959963984540054
 """Two-sided 95% interval of a Gaussian estimate: mean ± 1.96 std (the estimates' noise is Gaussian)."""
@@ -34,6 +35,7 @@ def _interval(estimate: dict[str, Any] | None) -> tuple[float, float] | None:
 # --- markets ------------------------------------------------------------------------------------------
 
 
+@public_page
 @require_safe
 def markets(request: HttpRequest) -> HttpResponse:
     return render(request, "transparency/markets/list.html", {"section": "markets", "rows": selectors.markets()})
@@ -64,6 +66,7 @@ def _versions_chart(deltas, *, what: str, statistic: str) -> charts.Chart:
     )
 
 
+@public_page
 @require_safe
 def market(request: HttpRequest, problem_class: str) -> HttpResponse:
     found = selectors.market(problem_class=problem_class)
@@ -113,6 +116,7 @@ def market(request: HttpRequest, problem_class: str) -> HttpResponse:
 # --- rounds -------------------------------------------------------------------------------------------
 
 
+@public_page
 @require_safe
 def rounds(request: HttpRequest) -> HttpResponse:
     problem_class = request.GET.get("class", "")[:100]
@@ -164,6 +168,7 @@ def _as_percent(value: Any) -> str:
     return f"{value:.0%}" if isinstance(value, int | float) else "?"
 
 
+@public_page
 @require_safe
 def round_detail(request: HttpRequest, pk: int) -> HttpResponse:
     detail = selectors.round_detail(pk=pk)
@@ -214,12 +219,14 @@ def round_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- privacy ------------------------------------------------------------------------------------------
 
 
+@public_page
 @require_safe
 def privacy(request: HttpRequest) -> HttpResponse:
     page, rows = selectors.privacy_page(page=request.GET.get("page") or 1)
     return render(request, "transparency/privacy/list.html", {"section": "privacy", "page": page, "rows": rows})
 
 
+@public_page
 @require_safe
 def privacy_participant(request: HttpRequest, name: str) -> HttpResponse:
     row = selectors.privacy_participant(name=name)
@@ -268,6 +275,7 @@ def privacy_participant(request: HttpRequest, name: str) -> HttpResponse:
 # --- governance ---------------------------------------------------------------------------------------
 
 
+@public_page
 @require_safe
 def governance(request: HttpRequest) -> HttpResponse:
     proposals, next_before = selectors.proposals_page(before=_int_param(request, "before"))
@@ -281,6 +289,7 @@ def governance(request: HttpRequest) -> HttpResponse:
     return render(request, "transparency/governance/index.html", context)
 
 
+@public_page
 @require_safe
 def proposal(request: HttpRequest, pk: int) -> HttpResponse:
     detail = selectors.proposal_detail(pk=pk)

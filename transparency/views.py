@@ -5,8 +5,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from governance import selectors as governance_selectors
+from transparency.csp import public_page
 
 
+@public_page
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return render(

@@ -79,7 +79,9 @@ def test_public_market_pages_in_the_browser(browser, axe, live_server, board, tm
     failures = []
     for javascript in (True, False):
         for width, height in SCREENS:
-            context = browser.new_context(java_script_enabled=javascript, viewport={"width": width, "height": height})
+            context = browser.new_context(
+                java_script_enabled=javascript, viewport={"width": width, "height": height}, bypass_csp=javascript
+            )
             page = context.new_page()
             for path, texts in pages:
                 response = page.goto(f"{live_server.url}{path}")
