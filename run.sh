@@ -20,7 +20,7 @@ case "${1:-demo}" in
     .venv/bin/python manage.py tls ensure
     cert="$(.venv/bin/python manage.py shell --no-imports -c 'from django.conf import settings as s; print(s.OPM_TLS_CERT)')"
     key="$(.venv/bin/python manage.py shell --no-imports -c 'from django.conf import settings as s; print(s.OPM_TLS_KEY)')"
-    echo "==> serving https://${OPM_SERVE_ADDR:-127.0.0.1:8443}/admin/ (certificate: $cert)"
+    echo "==> serving https://${OPM_SERVE_ADDR:-127.0.0.1:8443}/ (public site) and /admin/ (the board; certificate: $cert)"
     exec .venv/bin/gunicorn opm_site.wsgi --bind "${OPM_SERVE_ADDR:-127.0.0.1:8443}" \
       --certfile "$cert" --keyfile "$key" --workers "${OPM_WORKERS:-2}" --access-logfile - "$@"
     ;;

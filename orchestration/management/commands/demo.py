@@ -153,7 +153,8 @@ class Command(BaseCommand):
 
         self.heading("Log in")
         self.stdout.write(
-            "  Start the site with `bash run.sh serve`, then open https://127.0.0.1:8443/admin/ "
+            "  Start the site with `bash run.sh serve`, then open https://127.0.0.1:8443/ for the public pages "
+            "(markets, rounds, privacy, governance, the log) and https://127.0.0.1:8443/admin/ for the board "
             "(a self-signed certificate: var/tls/cert.pem)"
         )
         for name in [*BOARD, OPERATOR]:
