@@ -7,6 +7,7 @@ user and group pages cannot change it.
 
 import base64
 import json
+import re
 
 from django import forms
 from django.contrib import admin
@@ -23,9 +24,18 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from opm_site.admin import BoundedKeysAdmin, ReadOnlyModelAdmin, ServiceAddAdmin, describe, run_service
+from opm_site.admin import (
+    BoundedKeysAdmin,
+    ReadOnlyModelAdmin,
+    ServiceAddAdmin,
+    SummaryAdmin,
+    describe,
+    raw_json,
+    record_fieldset,
+    run_service,
+)
 from opm_site.errors import OpmError
-from registry import selectors as registry_selectors
+from registry.admin import release_summary_context
 
 from . import selectors, services
 from .models import Checkpoint, LedgerEntry, Policy, Proposal, ProposalKind, Vote
@@ -44,20 +54,38 @@ class VoteInline(admin.TabularInline):
         return False
 
 
-def _pre(document) -> str:
-    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(document, indent=2, sort_keys=True))
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _diff_rows(policy: Policy, against: Policy | None) -> list[tuple[str, str, str]]:
+    return [(k, _json(a), _json(b)) for k, a, b in selectors.policy_diff(policy=policy, against=against)]
+
+
+def _rules(proposal: Proposal) -> str:
+    """The governance policy's quorum and threshold, in words (a document it cannot read is said so)."""
+    policy = proposal.governance_policy
+    doc = policy.document if policy and isinstance(policy.document, dict) else {}
+    threshold = doc.get("threshold")
+    if not doc or not isinstance(threshold, dict):
+        return "no governance policy recorded" if policy is None else f"governance policy v{policy.version}"
+    return (
+        f"quorum {doc.get('quorum')} votes, at least {threshold.get('numerator')}/{threshold.get('denominator')} yes "
+        f"(governance policy v{policy.version})"
+    )
 
 
 @admin.register(Proposal)
-class ProposalAdmin(admin.ModelAdmin):
-    """Proposals are opened by actions on releases, contracts and policies; votes are buttons on this page."""
+class ProposalAdmin(SummaryAdmin):
+    """Proposals are opened by actions on releases, contracts and policies; votes are buttons at the top of the
+    page, above a summary of what is decided (a release's manifest and conformance, a policy's diff, a member)."""
 
-    list_display = ["id", "kind", "target", "status", "proposer", "opened_at", "deadline", "decided_at"]
+    list_display = ["id", "kind", "target", "status", "proposer", "deadline", "decided_at"]
+    list_select_related = ["proposer", "release", "contract", "policy", "member"]
     list_filter = ["status", "kind"]
     search_fields = ["rationale", "release__name", "contract__name", "proposer__username"]
-    fields = [
+    record_fields = [
         "kind",
-        "target",
         "status",
         "proposer",
         "rationale",
@@ -65,21 +93,19 @@ class ProposalAdmin(admin.ModelAdmin):
         "deadline",
         "decided_at",
         "decision_reason",
-        "electorate",
-        "tally",
-        "rules",
-        "evidence",
     ]
-    readonly_fields = fields
+    fieldsets = [record_fieldset(record_fields)]
+    readonly_fields = record_fields
     inlines = [VoteInline]
     change_form_template = "admin/governance/proposal/change_form.html"
     change_list_template = "admin/governance/proposal/change_list.html"
+    summary_template = "admin/governance/proposal/summary.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False  # decided by votes (the buttons below), never edited
+        return False  # decided by votes (the buttons at the top), never edited
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -88,53 +114,27 @@ class ProposalAdmin(admin.ModelAdmin):
     def target(self, proposal: Proposal) -> str:
         return str(proposal.target)
 
-    @admin.display(description="electorate (the board when it opened)")
-    def electorate(self, proposal: Proposal) -> str:
-        people = [user.get_username() for user in selectors.proposal_electorate(proposal=proposal)]
-        if not people:
-            return "-"
-        return f"{', '.join(people)} ({len(people)} members; the proposer does not vote on their own proposal)"
-
-    @admin.display(description="votes so far")
-    def tally(self, proposal: Proposal) -> str:
-        t = services.tally_of(proposal)
-        return f"{t.yes} yes, {t.no} no, {t.abstain} abstain"
-
-    @admin.display(description="rules")
-    def rules(self, proposal: Proposal) -> str:
-        doc = proposal.governance_policy.document if proposal.governance_policy else {}
-        if not doc:
-            return "-"
-        threshold = doc["threshold"]
-        return (
-            f"quorum {doc['quorum']} votes, at least {threshold['numerator']}/{threshold['denominator']} yes "
-            f"(governance policy v{proposal.governance_policy.version})"
-        )
-
-    @admin.display(description="evidence")
-    def evidence(self, proposal: Proposal) -> str:
-        """What the board decides on: the manifest and conformance report, or the policy's diff, or the schemas."""
-        if proposal.release:
-            runs = registry_selectors.release_latest_conformance(release=proposal.release)
-            reports = format_html_join(
-                "", "<h4>Conformance vs {}: {}</h4>{}", ((r.contract, r.verdict, _pre(r.report)) for r in runs)
-            )
-            return format_html(
-                "<h4>Manifest</h4>{}{}", _pre(proposal.release.manifest), reports or "no conformance run"
-            )
-        if proposal.policy:
-            return policy_diff_html(proposal.policy)
-        if proposal.member:
-            member = proposal.member
-            seated = selectors.board_members().filter(pk=member.pk).exists()
-            return format_html(
-                "{} ({}), joined the site {}; {} on the board now",
-                member.get_username(),
-                member.get_full_name() or member.email or "no name given",
-                f"{member.date_joined:%Y-%m-%d}",
-                "is" if seated else "not",
-            )
-        return format_html("<h4>Message schemas</h4>{}", _pre(proposal.contract.message_schemas))
+    def summary_context(self, request, obj):
+        tally = services.tally_of(obj)
+        electorate = [user.get_username() for user in selectors.proposal_electorate(proposal=obj)]
+        context: dict = {
+            "proposal": obj,
+            "tally": tally,
+            "rules": _rules(obj),
+            "electorate": electorate,
+            "overdue": obj.status == "open" and obj.deadline <= timezone.now(),
+        }
+        if obj.release_id:
+            context |= release_summary_context(obj.release, passes_open=False)
+        elif obj.policy_id:
+            context |= policy_context(obj.policy)
+        elif obj.member_id:
+            context["member_seated"] = selectors.board_members().filter(pk=obj.member_id).exists()
+        elif obj.contract_id:
+            schemas = obj.contract.message_schemas if isinstance(obj.contract.message_schemas, dict) else {}
+            context["messages"] = sorted(schemas)
+            context["raw_schemas"] = raw_json(obj.contract.message_schemas)
+        return context
 
     def get_urls(self):
         vote = self.admin_site.admin_view(require_POST(self.vote_view))
@@ -211,46 +211,64 @@ class MembershipProposalForm(forms.Form):
     rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False)
 
 
-def policy_diff_html(policy: Policy) -> str:
-    rows = selectors.policy_diff(policy=policy)
-    if not rows:
-        return "identical to the active version"
-    body = format_html_join(
-        "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", ((k, json.dumps(a), json.dumps(b)) for k, a, b in rows)
-    )
-    return format_html("<table><tr><th>setting</th><th>active</th><th>this version</th></tr>{}</table>", body)
+def policy_context(policy: Policy) -> dict:
+    """What `admin/governance/policy/settings.html` shows: the settings, the changes from the previous version
+    and, for a version not yet active, from the active one (what activating it would change)."""
+    previous = selectors.policy_previous(policy=policy)
+    active = selectors.policy_active(kind=policy.kind)
+    if active is not None and active.pk in (policy.pk, previous and previous.pk):
+        active = None  # this version, or the previous one: already shown
+    document = policy.document if isinstance(policy.document, dict) else {}
+    return {
+        "policy": policy,
+        "settings": [(key, _json(value)) for key, value in sorted(document.items())],
+        "previous": previous,
+        "previous_diff": _diff_rows(policy, previous) if previous else [],
+        "active": active,
+        "active_diff": _diff_rows(policy, active) if active else [],
+    }
 
 
 @admin.register(Vote)
 class VoteAdmin(ReadOnlyModelAdmin):
     list_display = ["proposal", "voter", "choice", "cast_at"]
+    list_select_related = ["proposal__release", "proposal__contract", "proposal__policy", "proposal__member", "voter"]
     list_filter = ["choice"]
     search_fields = ["voter__username", "comment"]
 
 
 @admin.register(Policy)
-class PolicyAdmin(ServiceAddAdmin):
+class PolicyAdmin(SummaryAdmin, ServiceAddAdmin):
     """New versions are added here through `policy_create` (validated by their kind's schema; a violation is a
     form error); versions are immutable and activation needs a board decision."""
 
     list_display = ["kind", "version", "status", "created_by", "created_at", "activated_at"]
+    list_select_related = ["created_by"]
     list_filter = ["kind", "status"]
     search_fields = ["kind"]
     actions = ["propose_activation"]
+    summary_template = "admin/governance/policy/summary.html"
+    record_fields = ["kind", "version", "status", "created_by", "created_at", "activated_at"]
 
     def get_fields(self, request, obj=None):
-        return ["kind", "document"] if obj is None else ["kind", "version", "status", "document_pretty", "diff"]
+        return ["kind", "document"] if obj is None else self.record_fields
+
+    def get_fieldsets(self, request, obj=None):
+        return (
+            [(None, {"fields": self.get_fields(request, obj)})]
+            if obj is None
+            else [record_fieldset(self.record_fields)]
+        )
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else ["kind", "version", "status", "document_pretty", "diff"]
+        return [] if obj is None else self.record_fields
 
-    @admin.display(description="document")
-    def document_pretty(self, policy: Policy) -> str:
-        return _pre(policy.document)
-
-    @admin.display(description="diff against the active version")
-    def diff(self, policy: Policy) -> str:
-        return policy_diff_html(policy)
+    def summary_context(self, request, obj):
+        return {
+            **policy_context(obj),
+            "proposals": list(selectors.proposals_about(policy=obj)),
+            "raw": raw_json(obj.document),
+        }
 
     def create(self, request, data):
         return services.policy_create(kind=data["kind"], document=data["document"], created_by=request.user)
@@ -266,14 +284,26 @@ class PolicyAdmin(ServiceAddAdmin):
             )
 
 
+_LONG_HEX = re.compile(r"[0-9a-f]{20,}")
+
+
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyModelAdmin):
-    list_display = ["index", "kind", "actor", "subject", "time"]
+    list_display = ["index", "kind", "actor", "short_subject", "time"]
     list_filter = ["kind"]
     search_fields = ["kind", "actor", "subject"]
     show_full_result_count = False
     fields = ["index", "time", "kind", "actor", "subject", "payload", "leaf_bytes", "leaf_hash_b64", "proof"]
     readonly_fields = fields
+
+    @admin.display(description="subject", ordering="subject")
+    def short_subject(self, entry: LedgerEntry) -> str:
+        """Subjects that name a content hash (`plan:<64 hex>`) show its first 12 digits, the whole in a tooltip."""
+        if not _LONG_HEX.search(entry.subject):
+            return entry.subject
+        return format_html(
+            '<span title="{}">{}</span>', entry.subject, _LONG_HEX.sub(lambda m: m.group(0)[:12] + "…", entry.subject)
+        )
 
     @admin.display(description="leaf (RFC 8785 bytes)")
     def leaf_bytes(self, entry: LedgerEntry) -> str:

@@ -12,6 +12,7 @@ from adapters.ledger import merkle
 from governance.ledger_store import read_nodes
 from governance.models import Checkpoint, LedgerEntry, LedgerHead, Policy, PolicyStatus, Proposal, ProposalStatus
 from opm_site.errors import ErrorCode, OpmError
+from registry.models import AdapterRelease
 
 MAX_ENTRIES_PER_PAGE = 1000
 BOARD_GROUP = "board"
@@ -43,6 +44,12 @@ def ledger_entries(*, start: int, end: int) -> QuerySet[LedgerEntry]:
     if end - start > MAX_ENTRIES_PER_PAGE:
         raise _range_error(f"at most {MAX_ENTRIES_PER_PAGE} entries per request (asked for {end - start})")
     return LedgerEntry.objects.filter(index__gte=start, index__lt=end).order_by("index")
+
+
+def ledger_entry_ids(*, indexes) -> dict[int, int]:
+    """Entry ids by ledger index (pages link entries by id; records cite them by index)."""
+    wanted = [i for i in indexes if isinstance(i, int)]
+    return dict(LedgerEntry.objects.filter(index__in=wanted).values_list("index", "pk")) if wanted else {}
 
 
 def inclusion_proof(*, index: int, tree_size: int | None = None) -> tuple[LedgerEntry, int, list[bytes]]:
@@ -169,15 +176,26 @@ def policy_active(*, kind: str) -> Policy | None:
     return Policy.objects.filter(kind=kind, status=PolicyStatus.ACTIVE).first()
 
 
-def policy_diff(*, policy: Policy) -> list[tuple[str, object, object]]:
-    """(key, active value, this version's value) for every top-level key that differs from the active one."""
-    active = policy_active(kind=policy.kind)
-    old = active.document if active and active.pk != policy.pk else {}
-    keys = sorted(set(old) | set(policy.document))
+def policy_diff(*, policy: Policy, against: Policy | None = None) -> list[tuple[str, object, object]]:
+    """(key, other value, this version's value) for every top-level key that differs from `against` (by default
+    the active version of the kind; against nothing, every key is new)."""
+    other = against if against is not None else policy_active(kind=policy.kind)
+    old = other.document if other and other.pk != policy.pk and isinstance(other.document, dict) else {}
+    new = policy.document if isinstance(policy.document, dict) else {}
+    keys = sorted(set(old) | set(new))
     missing = "—"
-    return [
-        (k, old.get(k, missing), policy.document.get(k, missing)) for k in keys if old.get(k) != policy.document.get(k)
-    ]
+    return [(k, old.get(k, missing), new.get(k, missing)) for k in keys if old.get(k) != new.get(k)]
+
+
+def policy_previous(*, policy: Policy) -> Policy | None:
+    """The version of the same kind just before this one (None for version 1)."""
+    return Policy.objects.filter(kind=policy.kind, version__lt=policy.version).order_by("-version").first()
+
+
+def proposals_about(*, release: AdapterRelease | None = None, policy: Policy | None = None) -> QuerySet[Proposal]:
+    """The proposals on a release or a policy version, newest first."""
+    target = {"release": release} if release is not None else {"policy": policy}
+    return Proposal.objects.filter(**target).select_related("proposer").order_by("-opened_at", "-pk")
 
 
 def board_members() -> QuerySet:

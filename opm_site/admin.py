@@ -5,6 +5,8 @@ form is saved by the service that owns the write (`ServiceAddAdmin`), or an acti
 (`run_service`). A service's refusal is shown to the user, never raised as a server error.
 """
 
+import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +16,8 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from opm_site.errors import OpmError
 
@@ -148,3 +152,57 @@ def run_service(modeladmin: admin.ModelAdmin, request: HttpRequest, call: Callab
         return False
     modeladmin.message_user(request, success, level=messages.SUCCESS)
     return True
+
+
+# --- readable pages: summaries on top, the raw record one click away ----------------------------------------
+
+
+class SummaryAdmin(admin.ModelAdmin):
+    """A change page that opens with a short summary (`summary_template`, given `summary_context`; it ends with
+    the raw JSON in a collapsed <details>), the record's own fields in a collapsed fieldset below it."""
+
+    change_form_template = "admin/opm/change_form.html"
+    summary_template = ""
+
+    def summary_context(self, request: HttpRequest, obj: models.Model) -> dict[str, Any]:
+        """What the summary template shows about `obj` (reads only: selectors)."""
+        return {}
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and self.summary_template:
+            context = {**context, "summary_template": self.summary_template, **self.summary_context(request, obj)}
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+
+def record_fieldset(fields: list[str], name: str = "Record (every field as stored)") -> tuple:
+    """The model's own fields in a fieldset that starts collapsed (a <details> block)."""
+    return (name, {"fields": fields, "classes": ["collapse"]})
+
+
+def raw_json(document: object) -> SafeString:
+    """A JSON document as stored, indented, escaped."""
+    return format_html('<pre class="opm-raw">{}</pre>', json.dumps(document, indent=2, sort_keys=True, default=str))
+
+
+def short_hash(value: str | None, url: str | None = None, length: int = 12) -> SafeString:
+    """A hash cut to `length` characters, the full value in its tooltip; a link when `url` is given."""
+    if not value:
+        return format_html("{}", "—")
+    text = value if len(value) <= length else value[:length] + "…"
+    if url:
+        return format_html('<a href="{}" title="{}"><code>{}</code></a>', url, value, text)
+    return format_html('<code title="{}">{}</code>', value, text)
+
+
+def percent(value: float | None, std: float | None = None) -> str:
+    """A fraction as a signed percentage: as many decimals as the noise `std` leaves meaningful (two significant
+    digits of it), else three significant digits."""
+    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
+        return "—"
+    if std is not None and isinstance(std, int | float) and math.isfinite(std) and std > 0:
+        decimals = max(0, 1 - math.floor(math.log10(std * 100)))
+    elif value == 0:
+        decimals = 1
+    else:
+        decimals = max(0, 2 - math.floor(math.log10(abs(value * 100))))
+    return f"{value * 100:+.{min(decimals, 6)}f}%"

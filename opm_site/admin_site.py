@@ -5,7 +5,11 @@ from django.http import HttpRequest, HttpResponse
 
 from governance import selectors as governance_selectors
 from governance.services import is_board_member
+from orchestration import selectors as orchestration_selectors
 from registry import selectors as registry_selectors
+
+DASHBOARD_ROUNDS = 10
+DASHBOARD_BUDGETS = 10
 
 
 class OpmAdminSite(admin.AdminSite):
@@ -14,7 +18,9 @@ class OpmAdminSite(admin.AdminSite):
     index_title = "Board workplace"
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        """Reads only: proposals past their deadline are shown as such and closed by `manage.py proposals expire`."""
+        """Reads only, in a fixed number of queries whatever the number of rounds or participants: proposals past
+        their deadline are shown as such and closed by `manage.py proposals expire`."""
+        rounds = orchestration_selectors.rounds_recent(limit=DASHBOARD_ROUNDS)
         context = {
             "is_board_member": is_board_member(request.user),
             "awaiting_vote": governance_selectors.proposals_awaiting_vote(user=request.user)[:20],
@@ -23,6 +29,8 @@ class OpmAdminSite(admin.AdminSite):
             "releases_by_state": sorted(registry_selectors.release_counts_by_state().items()),
             "latest_checkpoint": governance_selectors.latest_checkpoint(),
             "ledger_size": governance_selectors.ledger_size(),
+            "recent_rounds": [(r, orchestration_selectors.round_outcome(r)) for r in rounds],
+            "budgets": orchestration_selectors.budgets_most_spent(limit=DASHBOARD_BUDGETS),
             **(extra_context or {}),
         }
         return super().index(request, extra_context=context)

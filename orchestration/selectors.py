@@ -1,13 +1,17 @@
 """Orchestration reads."""
 
 import bisect
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, F, FloatField, Max, Q, QuerySet
+from django.db.models.functions import Cast, NullIf
 
+from adapters import privacy
 from adapters.contract import ADAPTER_CONTRACT_RANGE
 from adapters.ledger.cosignature import CosignatureError, WitnessVerifier, witness_name
 from adapters.plan import problem_toolchain
@@ -40,7 +44,10 @@ from registry.selectors import releases_discover
 
 @dataclass(frozen=True)
 class BudgetView:
-    """A budget as people read it: nano-rho, and epsilon at the policy's delta."""
+    """A budget as people read it: epsilon spent of the limit at the policy's delta, and the share of rho used.
+
+    zCDP composes in rho, not in epsilon: both epsilons are their rho converted at delta (dp-accounting), so the
+    epsilon left is not the limit minus the spent epsilon, and the share used is a share of rho."""
 
     budget: PrivacyBudget
     charges: int
@@ -54,14 +61,49 @@ class BudgetView:
         return accounting.epsilon_of_rho_nano(self.budget.rho_spent_nano, self.budget.delta)
 
     @property
-    def remaining_epsilon(self) -> float:
-        """What the unspent rho is worth on its own, as epsilon at the policy's delta."""
-        return accounting.epsilon_of_rho_nano(self.remaining_nano, self.budget.delta)
+    def limit_epsilon(self) -> float:
+        """The epsilon the enforced rho limit is worth at delta (the policy's, or the participant's own)."""
+        return accounting.epsilon_of_rho_nano(self.budget.rho_limit_nano, self.budget.delta)
+
+    @property
+    def share_spent(self) -> float:
+        """The part of the rho limit spent, 0..1 (what the next charges are taken from)."""
+        limit = self.budget.rho_limit_nano
+        return self.budget.rho_spent_nano / limit if limit > 0 else 1.0
+
+    @property
+    def epsilon_text(self) -> str:
+        """Epsilon spent of the limit at delta, e.g. `ε 0.501 of 1.000 at δ = 1e-06`: the figures `manage.py demo`
+        and `manage.py budgets` print."""
+        return f"ε {self.spent_epsilon:.3f} of {self.limit_epsilon:.3f} at δ = {self.budget.delta:g}"
+
+    @property
+    def share_text(self) -> str:
+        return f"{self.share_spent:.0%} of ρ used"
+
+    @property
+    def rho_text(self) -> str:
+        return f"{self.budget.rho_spent_nano:,} of {self.budget.rho_limit_nano:,} nano-rho spent"
 
 
 def budget_views() -> list[BudgetView]:
     budgets = PrivacyBudget.objects.select_related("participant", "policy").annotate(n=Count("charges"))
     return [BudgetView(budget=b, charges=b.n) for b in budgets.order_by("participant__name")]
+
+
+def budget_view(*, budget: PrivacyBudget) -> BudgetView:
+    return BudgetView(budget=budget, charges=budget.charges.count())
+
+
+def budgets_most_spent(*, limit: int = 10) -> list[BudgetView]:
+    """The budgets with the largest share of their rho limit spent: one query, whatever their number."""
+    share = Cast("rho_spent_nano", FloatField()) / NullIf(Cast("rho_limit_nano", FloatField()), 0.0)
+    budgets = (
+        PrivacyBudget.objects.select_related("participant")
+        .annotate(share=share, n=Count("charges"))
+        .order_by(F("share").desc(nulls_first=True), "participant__name")[:limit]
+    )
+    return [BudgetView(budget=b, charges=b.n) for b in budgets]
 
 
 def budget_charges(*, budget: PrivacyBudget) -> QuerySet[PrivacyCharge]:
@@ -396,3 +438,208 @@ def plan_deltas_served(*, problem_class: str, since: int) -> ServedDeltas:
 def portfolio_deltas_served(*, problem_class: str, since: int) -> ServedDeltas:
     """The portfolio deltas participants may sync after `since`: only final promotions."""
     return _deltas_served(PortfolioDelta, portfolio_deltas_since, problem_class=problem_class, since=since)
+
+
+# --- rounds and signals as the admin shows them -----------------------------------------------------------
+
+
+def rounds_recent(*, limit: int = 10) -> QuerySet[SearchRound]:
+    """The latest rounds, newest first: one query (their outcome is on the row)."""
+    return SearchRound.objects.order_by("-created_at", "-pk")[:limit]
+
+
+def round_outcome(search_round: SearchRound) -> str:
+    """One sentence on how the round ended (or where it stands), from the round's own record."""
+    result = search_round.result if isinstance(search_round.result, dict) else {}
+    reason = search_round.stop_reason or "no reason recorded"
+    version = result.get("promoted_version")
+    winner = result.get("winner")
+    if search_round.state == "finished" and version:
+        plan = f"plan {winner[:12]}" if isinstance(winner, str) else "a plan"
+        where = f"portfolio version {version}" if search_round.kind == "portfolio" else f"plan version {version}"
+        return f"Promoted {plan} ({where}): {reason}."
+    if search_round.state == "finished":
+        return f"Finished without a promotion: {reason}."
+    if search_round.state in ("stopped", "failed"):
+        return f"{search_round.get_state_display()}: {reason}."
+    return f"{search_round.get_state_display()}."
+
+
+@dataclass(frozen=True)
+class RoundCandidate:
+    """A plan the round considered: its public score, its selection estimate and what became of it."""
+
+    plan_hash: str
+    plan_id: int | None
+    role: str
+    public_gain: float | None
+    estimate: dict[str, Any] | None
+    outcome: str
+
+
+@dataclass(frozen=True)
+class RoundSignal:
+    signal: PerformanceSignal
+    entry_id: int | None
+
+
+@dataclass(frozen=True)
+class RoundSummary:
+    """A round as the board reads it: the outcome, the candidates, the decision and the ledger entries."""
+
+    search_round: SearchRound
+    outcome: str
+    candidates: list[RoundCandidate]
+    decision: dict[str, Any] | None
+    confirmation: dict[str, Any] | None
+    promoted: PlanDelta | PortfolioDelta | None
+    entries: list[tuple[int, int, str]] = field(default_factory=list)
+    """(ledger index, entry id, kind) of the round's own entries and its promotion."""
+    signals: list[RoundSignal] = field(default_factory=list)
+    rule: dict[str, Any] = field(default_factory=dict)
+    """The promotion rule the round ran under (`min_margin`, `confidence`), from its `round.started` entry."""
+
+
+def _public_gains(entries: list[LedgerEntry]) -> dict[str, float]:
+    """Each plan's free public score as a gain: 1 - size ratio (plan rounds), or the marginal gain (portfolio)."""
+    gains: dict[str, float] = {}
+    for entry in entries:
+        payload = entry.payload if isinstance(entry.payload, dict) else {}
+        if entry.kind == "round.shortlisted":
+            for item in payload.get("evaluations") or []:
+                if isinstance(item, list) and len(item) == 2 and isinstance(item[1], int | float):
+                    gains[str(item[0])] = max(gains.get(str(item[0]), float("-inf")), 1.0 - item[1])
+        elif entry.kind == "round.pooled" and isinstance(payload.get("gains"), dict):
+            gains.update({k: v for k, v in payload["gains"].items() if isinstance(v, int | float)})
+    return gains
+
+
+def _promotion_rule(entries: list[LedgerEntry]) -> dict[str, Any]:
+    for entry in entries:
+        if entry.kind == "round.started" and isinstance(entry.payload, dict):
+            document = ((entry.payload.get("policy") or {}).get("orchestration") or {}).get("document") or {}
+            return {k: document[k] for k in ("min_margin", "confidence") if isinstance(document.get(k), int | float)}
+    return {}
+
+
+def _candidate_outcome(
+    plan_hash: str, result: dict[str, Any], estimate: object, asked: set[tuple[str, str]], promoted: bool
+) -> str:
+    decision = result.get("decision") if isinstance(result.get("decision"), dict) else None
+    if plan_hash == result.get("winner"):
+        if promoted:
+            return f"winner, confirmed on fresh signals and promoted as version {result.get('promoted_version')}"
+        if decision:
+            return f"winner, not promoted: {decision.get('reason', '')}"
+        return "winner when the round stopped"
+    if estimate is not None:
+        return "a lower estimate than the winner"
+    if (plan_hash, "selection") in asked:
+        return "asked, but no signal arrived"
+    if result.get("winner") and not result.get("estimates"):
+        return "not asked: the public ranking's best went straight to confirmation"
+    return "not asked (the budget covered fewer plans, or the round stopped first)"
+
+
+def round_summary(*, search_round: SearchRound) -> RoundSummary:
+    """Everything the round's page shows, in a fixed number of queries."""
+    result = search_round.result if isinstance(search_round.result, dict) else {}
+    promoted = (
+        search_round.portfolio_deltas.select_related("child").first()
+        or search_round.deltas.select_related("child").first()
+    )
+    promotion_subject = None
+    if promoted is not None:
+        what = "portfolio" if isinstance(promoted, PortfolioDelta) else "plan"
+        promotion_subject = Q(kind=f"{what}.promoted", subject=f"{what}:{promoted.child.content_hash}")
+    signals = list(
+        PerformanceSignal.objects.filter(task__round=search_round)
+        .select_related("task__plan", "task__local_problem__participant")
+        .order_by("ledger_index", "pk")
+    )
+    own = Q(subject=f"round:{search_round.pk}") | Q(index__in=[s.ledger_index for s in signals if s.ledger_index])
+    if promotion_subject is not None:
+        own |= promotion_subject
+    entries = list(LedgerEntry.objects.filter(own).only("pk", "index", "kind", "subject", "payload").order_by("index"))
+    entry_ids = {entry.index: entry.pk for entry in entries}
+    round_entries = [
+        (e.index, e.pk, e.kind)
+        for e in entries
+        if e.subject == f"round:{search_round.pk}" or e.kind.endswith("promoted")
+    ]
+
+    estimates = result.get("estimates") if isinstance(result.get("estimates"), dict) else {}
+    shortlist = [h for h in result.get("shortlist") or [] if isinstance(h, str)]
+    hashes = list(dict.fromkeys([*shortlist, *estimates]))
+    plan_ids = dict(Plan.objects.filter(content_hash__in=hashes).values_list("content_hash", "pk"))
+    asked = set(EvaluationTask.objects.filter(round=search_round).values_list("plan__content_hash", "phase").distinct())
+    public = _public_gains(entries)
+    incumbent = search_round.incumbent.content_hash if search_round.incumbent_id else None
+    candidates = [
+        RoundCandidate(
+            plan_hash=h,
+            plan_id=plan_ids.get(h),
+            role="incumbent" if h == incumbent else "shortlisted" if h in shortlist else "compared",
+            public_gain=public.get(h),
+            estimate=estimates.get(h) if isinstance(estimates.get(h), dict) else None,
+            outcome=(
+                "the incumbent, measured beside the candidates"
+                if h == incumbent
+                else _candidate_outcome(h, result, estimates.get(h), asked, promoted is not None)
+            ),
+        )
+        for h in hashes
+    ]
+    evidence = promoted.evidence if promoted is not None and isinstance(promoted.evidence, dict) else {}
+    return RoundSummary(
+        search_round=search_round,
+        outcome=round_outcome(search_round),
+        candidates=candidates,
+        decision=result.get("decision") if isinstance(result.get("decision"), dict) else None,
+        confirmation=evidence.get("estimate") if isinstance(evidence.get("estimate"), dict) else None,
+        promoted=promoted,
+        entries=round_entries,
+        signals=[RoundSignal(signal=s, entry_id=entry_ids.get(s.ledger_index)) for s in signals],
+        rule=_promotion_rule(entries),
+    )
+
+
+@dataclass(frozen=True)
+class SignalReading:
+    """A released signal as people read it: which statistic, in which unit, with how much noise."""
+
+    statistic: str
+    unit: str
+    value: float
+    noise_std: float | None
+    statement: dict[str, Any]
+
+
+UNITS = {
+    privacy.CLIPPED_GAIN: "mean clipped gain over the reference (size saved per program, clipped at ±c)",
+    privacy.MARGINAL_LOG_GAIN: "marginal log gain over the portfolio (log size saved per program, clipped at c)",
+}
+
+
+def signal_reading(*, signal: PerformanceSignal) -> SignalReading:
+    """The signed statement's statistic (or, for a statement without one, the task's) and the noise std."""
+    try:
+        statement = json.loads(bytes(signal.body))
+    except (ValueError, TypeError):
+        statement = {}
+    statement = statement if isinstance(statement, dict) else {}
+    statistic = statement.get("statistic") or privacy.statistic_for(signal.task.base_id)
+    parameters = signal.parameters if isinstance(signal.parameters, dict) else {}
+    std = parameters.get("std")
+    if not isinstance(std, int | float):
+        m, c = parameters.get("noise_multiplier"), parameters.get("clip_bound")
+        width = privacy.RANGE_WIDTH.get(statistic, 2)
+        valid = isinstance(m, int | float) and isinstance(c, int | float) and signal.corpus_size
+        std = m * width * c / signal.corpus_size if valid else None
+    return SignalReading(
+        statistic=str(statistic),
+        unit=UNITS.get(statistic, str(statistic)),
+        value=signal.value,
+        noise_std=std,
+        statement=statement,
+    )

@@ -3,45 +3,66 @@
 Contract versions and pass dependencies are added through their services; nothing is changed or deleted
 here (a release changes state only by a board decision)."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
 
+from governance import selectors as governance_selectors
 from governance import services as governance_services
-from opm_site.admin import BoundedModelMultipleChoiceField, ReadOnlyModelAdmin, ServiceAddAdmin, run_service
+from opm_site.admin import (
+    BoundedModelMultipleChoiceField,
+    ReadOnlyModelAdmin,
+    ServiceAddAdmin,
+    SummaryAdmin,
+    raw_json,
+    record_fieldset,
+    run_service,
+    short_hash,
+)
 
-from . import services
+from . import selectors, services
 from .models import (
     AdapterRelease,
     ConformanceRun,
     Contract,
-    ContractImplementation,
     ContractSupersession,
     PassDependency,
-    PassOffer,
     PassSpec,
     VendorKey,
 )
 
 
-class ManifestEdgeInline(admin.TabularInline):
-    """Edges come from the submitted manifest and never change."""
-
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+def _sandbox(run: ConformanceRun) -> str:
+    report = run.report if isinstance(run.report, dict) else {}
+    return str(report.get("sandbox", ""))
 
 
-class ContractImplementationInline(ManifestEdgeInline):
-    model = ContractImplementation
-
-
-class PassOfferInline(ManifestEdgeInline):
-    model = PassOffer
+def release_summary_context(release: AdapterRelease, *, passes_open: bool) -> dict[str, Any]:
+    """What `admin/registry/adapterrelease/manifest.html` shows: the manifest's facts, the offered passes in
+    columns (open on the release's page, collapsed on a proposal), and the latest conformance run per contract."""
+    manifest = release.manifest if isinstance(release.manifest, dict) else {}
+    description = manifest.get("description")
+    return {
+        "release": release,
+        "release_url": reverse("admin:registry_adapterrelease_change", args=[release.pk]),
+        "digest": short_hash(release.artifact_digest, length=19),
+        "contracts": list(release.contracts.order_by("name", "version")),
+        "description": description if isinstance(description, str) else "",
+        "passes": selectors.release_pass_names(release=release),
+        "passes_open": passes_open,
+        "raw_manifest": raw_json(release.manifest),
+        "conformance": [
+            {
+                "run": run,
+                "url": reverse("admin:registry_conformancerun_change", args=[run.pk]),
+                "sandbox": _sandbox(run),
+                "checks": selectors.conformance_checks(run=run),
+            }
+            for run in selectors.release_latest_conformance(release=release)
+        ],
+    }
 
 
 def _propose(modeladmin, request, queryset, kind: str, field: str) -> None:
@@ -136,24 +157,34 @@ class PassDependencyAdmin(ServiceAddAdmin):
 
 
 @admin.register(AdapterRelease)
-class AdapterReleaseAdmin(admin.ModelAdmin):
+class AdapterReleaseAdmin(SummaryAdmin):
+    """A release's page is its manifest summarised (passes in columns, not one per line), its conformance checks
+    and its proposals; the manifest as submitted is one click away."""
+
     list_display = ["name", "version", "vendor", "toolchain", "toolchain_version", "state", "submitted_at"]
     list_filter = ["state", "toolchain", "vendor"]
     search_fields = ["name", "version", "vendor", "artifact_digest"]
-    readonly_fields = [
+    record_fields = [
         "name",
         "version",
         "vendor",
         "toolchain",
         "toolchain_version",
-        "manifest",
         "artifact_digest",
         "state",
         "state_changed_at",
         "submitted_at",
     ]
-    inlines = [ContractImplementationInline, PassOfferInline]
+    fieldsets = [record_fieldset(record_fields)]
+    readonly_fields = record_fields
+    summary_template = "admin/registry/adapterrelease/summary.html"
     actions = ["propose_approval", "propose_suspension", "propose_reinstatement", "propose_revocation"]
+
+    def summary_context(self, request, obj):
+        return {
+            **release_summary_context(obj, passes_open=True),
+            "proposals": list(governance_selectors.proposals_about(release=obj)),
+        }
 
     def has_add_permission(self, request) -> bool:
         return False  # vendors submit releases with a manifest through the API (release_submit)
@@ -182,10 +213,25 @@ class AdapterReleaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConformanceRun)
-class ConformanceRunAdmin(ReadOnlyModelAdmin):
+class ConformanceRunAdmin(SummaryAdmin, ReadOnlyModelAdmin):
     list_display = ["release", "contract", "verdict", "harness_version", "finished_at"]
+    list_select_related = ["release", "contract"]
     list_filter = ["verdict", "contract__name"]
     search_fields = ["release__name", "contract__name"]
+    record_fields = ["release", "contract", "verdict", "harness_version", "started_at", "finished_at"]
+    fieldsets = [record_fieldset(record_fields)]
+    readonly_fields = record_fields
+    summary_template = "admin/registry/conformancerun/summary.html"
+
+    def summary_context(self, request, obj):
+        checks = selectors.conformance_checks(run=obj)
+        return {
+            "run": obj,
+            "checks": checks,
+            "passed": sum(1 for check in checks if check.passed),
+            "sandbox": _sandbox(obj),
+            "raw": raw_json(obj.report),
+        }
 
 
 @admin.register(VendorKey)

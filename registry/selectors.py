@@ -1,6 +1,7 @@
 """Registry reads (every read is a selector)."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import semantic_version
 from django.db.models import Count, QuerySet
@@ -57,3 +58,36 @@ def release_latest_conformance(*, release: AdapterRelease) -> list[ConformanceRu
     for run in release.conformance_runs.select_related("contract").order_by("-finished_at", "-pk"):
         latest.setdefault(run.contract_id, run)
     return list(latest.values())
+
+
+@dataclass(frozen=True)
+class ConformanceCheck:
+    name: str
+    passed: bool | None
+    detail: str
+
+
+def conformance_checks(*, run: ConformanceRun) -> list[ConformanceCheck]:
+    """The report's checks, one per row, whatever else the harness wrote (a check it could not read is shown
+    as such rather than dropped)."""
+    report = run.report if isinstance(run.report, dict) else {}
+    checks = report.get("checks") if isinstance(report.get("checks"), list) else []
+    rows = []
+    for check in checks:
+        if not isinstance(check, dict):
+            rows.append(ConformanceCheck(name="(unreadable)", passed=None, detail=str(check)))
+            continue
+        passed = check.get("passed")
+        rows.append(
+            ConformanceCheck(
+                name=str(check.get("name", "(unnamed)")),
+                passed=passed if isinstance(passed, bool) else None,
+                detail=str(check.get("detail", "")),
+            )
+        )
+    return rows
+
+
+def release_pass_names(*, release: AdapterRelease) -> list[str]:
+    """The passes the release offers (its recorded offers, as discovery reads them), by name."""
+    return list(release.passes.order_by("name").values_list("name", flat=True))

@@ -39,4 +39,5 @@ def test_admin_budget_page_shows_the_burn_down(admin_client, spent_budget):
     html = page.content.decode()
     assert page.status_code == 200 and "<svg" in html and "3 charges" in html
     assert html.count(",") > 3 and "polyline" in html
-    assert "remaining epsilon" in html.lower()
+    assert "ε 0.588 of 1.000 at δ = 1e-06" in html and "9,000,000 of 24,354,714 nano-rho spent" in html
+    assert "37% of ρ used" in html and "adds up in ρ" in html and "remaining epsilon" not in html.lower()
