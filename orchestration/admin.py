@@ -503,7 +503,17 @@ class AttestationAdmin(ReadOnlyModelAdmin):
 class CheckpointCosignatureAdmin(ReadOnlyModelAdmin):
     """Submitted by deployments' adapters through the API, verified on arrival, append-only in the database."""
 
-    list_display = ["checkpoint", "witness_name", "deployment", "timestamp", "received_at"]
+    list_display = ["checkpoint_size", "witness", "deployment", "timestamp", "received_at"]
     list_filter = ["deployment__participant"]
     search_fields = ["witness_name", "deployment__participant__name"]
     list_select_related = ["checkpoint", "deployment__participant"]
+
+    @admin.display(description="checkpoint size", ordering="checkpoint__size")
+    def checkpoint_size(self, cosignature: CheckpointCosignature) -> int:
+        return cosignature.checkpoint.size
+
+    @admin.display(description="witness name", ordering="witness_name")
+    def witness(self, cosignature: CheckpointCosignature) -> str:
+        """The name without the log origin every witness name starts with; the whole name in the tooltip."""
+        shown = cosignature.witness_name.removeprefix(f"{cosignature.checkpoint.origin}/")
+        return format_html('<span title="{}">{}</span>', cosignature.witness_name, shown)

@@ -23,6 +23,7 @@ from registry.services import conformance_record, contract_create, pass_dependen
 from tests.governance.fixtures import make_manifest
 from tests.orchestration.factories import AttestationFactory
 from tests.orchestration.federation import Federation
+from tests.orchestration.witnessing import Witness
 
 HOSTILE = '<script>alert("opm")</script><img src=x onerror=alert(1)>&amp;'
 """A string that must come out escaped wherever a page shows it."""
@@ -111,7 +112,8 @@ class BoardItems:
 
 def board_items(board, adapter_contract, django_user_model) -> BoardItems:
     """What the board decides on: a 250-pass release (one vote cast), a privacy policy version, a membership
-    and a contract version, each with its open proposal; a pass dependency, a vendor key, an attestation."""
+    and a contract version, each with its open proposal; a pass dependency, a vendor key, an attestation, a
+    checkpoint with a witness's cosignature."""
     ada, bob, cy, di = board
     release, _ = llvm_release(adapter_contract, description="Size-tuned LLVM 22 passes for embedded C code.")
     release_proposal = proposal_open(
@@ -138,7 +140,7 @@ def board_items(board, adapter_contract, django_user_model) -> BoardItems:
     pass_dependency_add(source=gvn, target=licm, kind="requires_before", rationale="licm hoists what gvn numbers.")
     vendor_key_issue(vendor="Example Vendor")
     AttestationFactory(origin="openpassmarket.example/log", code_version="openpassmarket 0.1.0+g896b0bc")
-    checkpoint_issue()
+    Witness().cosign(checkpoint_issue())
     return BoardItems(
         release=release,
         release_proposal=release_proposal,

@@ -10,7 +10,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from adapters.ledger.cosignature import Cosignature, WitnessVerifier, cosign, verify_cosigned, witness_name
+from adapters.ledger.cosignature import Cosignature, WitnessVerifier, cosign, verify_cosigned
 from adapters.ledger.note import Verifier, split_note
 from governance.log_key import log_signer
 from governance.models import Checkpoint, LedgerEntry
@@ -22,7 +22,6 @@ from orchestration import selectors
 from orchestration.models import CheckpointCosignature, DeploymentStatus
 from orchestration.services import (
     checkpoint_cosign,
-    deployment_enrol,
     deployment_key_rotate,
     deployment_revoke,
     participant_set_active,
@@ -32,39 +31,10 @@ from tests.concurrency import race
 from tests.constraints import assert_db_rejects
 
 from .factories import AdapterDeploymentFactory, ParticipantFactory, PlanDeltaFactory, PortfolioDeltaFactory
+from .witnessing import ORIGIN, Witness, activate_orchestration, promoted
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/ledger/"
-ORIGIN = "openpassmarket.example/log"
-
-
-class Witness:
-    """A deployment with a real signing key that cosigns checkpoints as its adapter would."""
-
-    def __init__(self, participant=None, *, release=None, client: bool = False) -> None:
-        self.key = Ed25519PrivateKey.generate()
-        public = self.key.public_key().public_bytes_raw()
-        participant = participant or ParticipantFactory()
-        if client:
-            self.deployment, api_key = deployment_enrol(
-                participant=participant, release=release, public_key=public, label=f"w{participant.deployments.count()}"
-            )
-            self.client = APIClient()
-            self.client.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key}")
-        else:
-            self.deployment = AdapterDeploymentFactory(participant=participant, public_key=public)
-
-    @property
-    def name(self) -> str:
-        return witness_name(ORIGIN, self.deployment.participant.name, self.deployment.pk)
-
-    def line(self, checkpoint: Checkpoint, *, timestamp: int | None = None, body: str | None = None, key=None) -> str:
-        body = body if body is not None else split_note(checkpoint.note.encode())[0]
-        moment = int(time.time()) if timestamp is None else timestamp
-        return cosign(body, name=self.name, private_key=key or self.key, timestamp=moment).line
-
-    def cosign(self, checkpoint: Checkpoint, **kwargs):
-        return checkpoint_cosign(deployment=self.deployment, size=checkpoint.size, line=self.line(checkpoint, **kwargs))
 
 
 def grow(entries: int = 1) -> Checkpoint:
@@ -345,27 +315,16 @@ def test_witnesses_count_distinct_participants_of_those_with_an_active_deploymen
     assert selectors.checkpoint_witnesses(checkpoint=checkpoint).witnesses == 1
 
 
-def _activate_orchestration(min_witnesses: int) -> None:
-    document = {**DEFAULT_DOCUMENTS["orchestration"], "min_witnesses": min_witnesses}
-    policy = policy_create(kind="orchestration", document=document, created_by=None)
-    policy_activate(policy=policy, proposal=None, actor="test")
-
-
-def _promoted(factory, sequence: int):
-    entry = ledger_append(kind="plan.promoted", actor="test", subject="plan:x", payload={"version": sequence})
-    return factory(problem_class="llvm/text-bytes", sequence=sequence, ledger_index=entry.index)
-
-
 def test_a_promotion_is_final_once_enough_participants_cosigned_a_checkpoint_covering_it(
     checkpoint, django_assert_num_queries
 ):
-    _activate_orchestration(2)
+    activate_orchestration(2)
     a, b = Witness(), Witness()
     a.cosign(checkpoint)
     b.cosign(checkpoint)  # two witnesses, but on a checkpoint from before the promotion
     with transaction.atomic():
-        plan = _promoted(PlanDeltaFactory, 1)
-        portfolio = _promoted(PortfolioDeltaFactory, 1)
+        plan = promoted(PlanDeltaFactory, 1)
+        portfolio = promoted(PortfolioDeltaFactory, 1)
     assert selectors.promotion_finality(promotion=plan) == selectors.Finality(False, 2, 0, None)
     covering = checkpoint_issue()
     a.cosign(covering)
@@ -373,7 +332,7 @@ def test_a_promotion_is_final_once_enough_participants_cosigned_a_checkpoint_cov
     b.cosign(covering)
     assert selectors.promotion_finality(promotion=plan) == selectors.Finality(True, 2, 2, covering.size)
     with transaction.atomic():
-        later = [_promoted(PlanDeltaFactory, sequence) for sequence in range(2, 6)]
+        later = [promoted(PlanDeltaFactory, sequence) for sequence in range(2, 6)]
     with django_assert_num_queries(2):
         finality = selectors.promotions_finality(promotions=[plan, portfolio, *later])
     assert [f.final for f in finality] == [True, True, False, False, False, False]
@@ -387,9 +346,9 @@ def test_with_two_witnesses_required_delta_sync_withholds_a_promotion_until_two_
     client = APIClient()
     query = {"problem_class": "llvm/text-bytes", "since": 0}
     with transaction.atomic():
-        delta = _promoted(PlanDeltaFactory, 1)
+        delta = promoted(PlanDeltaFactory, 1)
     assert client.get("/api/v1/plans/deltas", query).json()["version"] == 1  # no requirement: served at once
-    _activate_orchestration(2)
+    activate_orchestration(2)
     withheld = client.get("/api/v1/plans/deltas", query).json()
     assert (withheld["version"], withheld["pending"], withheld["deltas"]) == (0, 1, [])
     covering = checkpoint_issue()
@@ -404,7 +363,7 @@ def test_with_two_witnesses_required_delta_sync_withholds_a_promotion_until_two_
     assert [d["child"] for d in served["deltas"]] == [delta.child.content_hash]
     # A holder of a version that is not final yet is told so, not refused.
     with transaction.atomic():
-        _promoted(PlanDeltaFactory, 2)
+        promoted(PlanDeltaFactory, 2)
     ahead = client.get("/api/v1/plans/deltas", {**query, "since": 2}).json()
     assert (ahead["version"], ahead["pending"], ahead["deltas"]) == (2, 0, [])
     behind = client.get("/api/v1/plans/deltas", {**query, "since": 1}).json()

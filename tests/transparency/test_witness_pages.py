@@ -6,16 +6,16 @@ from django.db import transaction
 
 from governance.services import checkpoint_issue
 from tests.orchestration.factories import PlanDeltaFactory
-from tests.orchestration.test_witnesses import ORIGIN, Witness, _activate_orchestration, _promoted
+from tests.orchestration.witnessing import ORIGIN, Witness, activate_orchestration, promoted
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_market_page_says_whether_its_promotion_is_final(client, settings):
     settings.OPM_LOG_ORIGIN = ORIGIN
-    _activate_orchestration(2)
+    activate_orchestration(2)
     with transaction.atomic():
-        _promoted(PlanDeltaFactory, 1)
+        promoted(PlanDeltaFactory, 1)
     covering = checkpoint_issue()
     a, b = Witness(), Witness()
     a.cosign(covering)
@@ -28,12 +28,12 @@ def test_a_market_page_says_whether_its_promotion_is_final(client, settings):
 
 def test_the_log_pages_count_the_witnesses_of_each_checkpoint(client, settings):
     settings.OPM_LOG_ORIGIN = ORIGIN
-    _activate_orchestration(1)
+    activate_orchestration(1)
     first = checkpoint_issue()
     a, b, c = Witness(), Witness(), Witness()
     a.cosign(first)
     with transaction.atomic():
-        _promoted(PlanDeltaFactory, 1)
+        promoted(PlanDeltaFactory, 1)
     latest = checkpoint_issue()
     a.cosign(latest)
     b.cosign(latest)
