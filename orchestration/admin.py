@@ -20,7 +20,8 @@ from opm_site.admin import (
     short_hash,
 )
 from orchestration import selectors, services
-from orchestration.selectors import BudgetView, budget_charges
+from orchestration.charts import budget_spend_chart
+from orchestration.selectors import BudgetView
 
 from .models import (
     AdapterDeployment,
@@ -167,36 +168,10 @@ class PrivacyBudgetAdmin(SummaryAdmin, ReadOnlyModelAdmin):
             "explained": BUDGET_EXPLAINED,
         }
 
-    @admin.display(description="burn-down")
+    @admin.display(description="spent over time")
     def burn_down(self, budget: PrivacyBudget) -> str:
-        """Remaining nano-rho after each charge, as an inline SVG (no plotting dependency on the server)."""
-        charges = list(budget_charges(budget=budget))
-        width, height, pad = 480, 160, 24
-        limit = max(budget.rho_limit_nano, 1)
-        remaining = [budget.rho_limit_nano] + [budget.rho_limit_nano - c.spent_after_nano for c in charges]
-        step = (width - 2 * pad) / max(len(remaining) - 1, 1)
-        points = " ".join(
-            f"{pad + i * step:.1f},{pad + (height - 2 * pad) * (1 - max(r, 0) / limit):.1f}"
-            for i, r in enumerate(remaining)
-        )
-        return format_html(
-            '<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
-            'aria-label="remaining budget after each charge" style="background:var(--darkened-bg)">'
-            '<line x1="{p}" y1="{p}" x2="{p}" y2="{b}" stroke="currentColor"/>'
-            '<line x1="{p}" y1="{b}" x2="{r}" y2="{b}" stroke="currentColor"/>'
-            '<polyline fill="none" stroke="#417690" stroke-width="2" points="{pts}"/>'
-            '<text x="{p}" y="14" font-size="11" fill="currentColor">{limit} nano-rho</text>'
-            '<text x="{r}" y="{t}" font-size="11" text-anchor="end" fill="currentColor">{n} charges</text></svg>',
-            w=width,
-            h=height,
-            p=pad,
-            b=height - pad,
-            r=width - pad,
-            t=height - 6,
-            pts=points,
-            limit=f"{budget.rho_limit_nano:,}",
-            n=len(charges),
-        )
+        """ε spent at δ after each charge against the limit: the public privacy page's chart."""
+        return budget_spend_chart(budget=budget, charges=budget.charges.count(), who=budget.participant.name)
 
 
 @admin.register(PrivacyCharge)

@@ -2,14 +2,17 @@
 
 import bisect
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, F, FloatField, Max, Q, QuerySet
-from django.db.models.functions import Cast, NullIf
+from django.db.models.expressions import Window
+from django.db.models.functions import Cast, NullIf, RowNumber
 
 from adapters import privacy
 from adapters.contract import ADAPTER_CONTRACT_RANGE
@@ -643,3 +646,32 @@ def signal_reading(*, signal: PerformanceSignal) -> SignalReading:
         noise_std=std,
         statement=statement,
     )
+
+
+# --- a budget's spending over time -----------------------------------------------------------------------------
+
+SPEND_SERIES_POINTS = 200
+"""At most this many points in a spending series: a participant with 10,000 charges gets a readable chart."""
+
+
+@dataclass(frozen=True)
+class SpendPoint:
+    at: datetime
+    spent_nano: int
+    charge: int
+    """The charge's position (1-based) among the participant's charges."""
+
+
+def budget_spend_series(*, budget: PrivacyBudget, total: int, points: int = SPEND_SERIES_POINTS) -> list[SpendPoint]:
+    """The running total after each charge, downsampled in the database to at most `points` (+2) charges:
+    every k-th, the first and the last. Spent only grows, so the sampled step chart is exact at each point."""
+    if total <= 0:
+        return []
+    stride = max(1, math.ceil(total / points))
+    numbered = PrivacyCharge.objects.filter(budget=budget).annotate(
+        number=Window(RowNumber(), order_by=[F("charged_at").asc(), F("pk").asc()])
+    )
+    if stride > 1:
+        numbered = numbered.annotate(bucket=F("number") % stride).filter(Q(bucket=0) | Q(number=1) | Q(number=total))
+    rows = numbered.order_by("charged_at", "pk").values_list("charged_at", "spent_after_nano", "number")
+    return [SpendPoint(at, spent, number) for at, spent, number in rows]

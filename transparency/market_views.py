@@ -10,7 +10,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from opm_site import charts
-from orchestration import accounting
+from orchestration.charts import budget_spend_chart
+from orchestration.selectors import SPEND_SERIES_POINTS
 from transparency import selectors
 from transparency.csp import public_page
 
@@ -235,32 +236,9 @@ def privacy_participant(request: HttpRequest, name: str) -> HttpResponse:
     budget = row.budget
     context: dict[str, Any] = {"section": "privacy", "row": row, "participant": row.participant, "budget": budget}
     if budget is not None:
-        series = selectors.privacy_series(budget=budget, total=row.charges)
-        points = [
-            charts.Point(p.at, accounting.epsilon_of_rho_nano(p.spent_nano, budget.delta), label="") for p in series
-        ]
-        sampled = len(series) < row.charges
-        context["chart"] = charts.line_chart(
-            title=f"Privacy spent by {row.participant.display_name or row.participant.name}",
-            description=(
-                f"ε spent at δ = {budget.delta:g} after each charge (a step: it holds until the next charge), "
-                f"against the limit ε = {budget.epsilon:g}."
-                + (
-                    f" Every charge up to {row.charges} is counted; the line shows {len(series)} of them."
-                    if sampled
-                    else ""
-                )
-            ),
-            series=[charts.Series("ε spent", points, step=True, markers=len(points) <= 40)],
-            x_title="charge time (UTC)",
-            y_title=f"ε spent at δ = {budget.delta:g}",
-            y_format=lambda v: f"{v:.2f}",
-            table_format=lambda v: f"{v:.3f}",
-            limit=charts.Limit(budget.epsilon, f"limit ε = {budget.epsilon:g}"),
-            y_zero=True,
-            empty="No charge yet: nothing spent.",
-        )
-        context["sampled"] = sampled
+        who = row.participant.display_name or row.participant.name
+        context["chart"] = budget_spend_chart(budget=budget, charges=row.charges, who=who)
+        context["sampled"] = row.charges > SPEND_SERIES_POINTS
         charges, next_before = selectors.privacy_charges(budget=budget, before=_int_param(request, "before"))
         context |= {
             "charges": charges,

@@ -8,18 +8,14 @@ here (participants by name and display name, board members by username; never an
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.expressions import Window
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
-from django.db.models.functions import RowNumber
 
 from adapters.plan import Plan as PlanFile
 from governance.models import LedgerEntry, Policy, PolicyStatus, Proposal, Vote
@@ -40,8 +36,6 @@ from orchestration.selectors import Finality, promotions_finality
 
 PAGE_SIZE = 25
 CHARGES_PAGE_SIZE = 50
-SERIES_POINTS = 200
-"""At most this many points in a time series: a participant with 10,000 charges gets a readable chart."""
 VERSIONS_SHOWN = 200
 """A market page shows its latest versions (the chart and table), never an unbounded history."""
 PROMOTION_KINDS = ("plan.promoted", "portfolio.promoted")
@@ -333,29 +327,6 @@ def privacy_participant(*, name: str) -> PrivacyRow | None:
     if participant is None:
         return None
     return PrivacyRow(participant, getattr(participant, "budget", None), participant.n_charges)
-
-
-@dataclass(frozen=True)
-class SpendPoint:
-    at: datetime
-    spent_nano: int
-    charge: int
-    """The charge's position (1-based) among the participant's charges."""
-
-
-def privacy_series(*, budget: PrivacyBudget, total: int, points: int = SERIES_POINTS) -> list[SpendPoint]:
-    """The running total after each charge, downsampled in the database to at most `points` (+2) charges:
-    every k-th, the first and the last. Spent only grows, so the sampled step chart is exact at each point."""
-    if total <= 0:
-        return []
-    stride = max(1, math.ceil(total / points))
-    numbered = PrivacyCharge.objects.filter(budget=budget).annotate(
-        number=Window(RowNumber(), order_by=[F("charged_at").asc(), F("pk").asc()])
-    )
-    if stride > 1:
-        numbered = numbered.annotate(bucket=F("number") % stride).filter(Q(bucket=0) | Q(number=1) | Q(number=total))
-    rows = numbered.order_by("charged_at", "pk").values_list("charged_at", "spent_after_nano", "number")
-    return [SpendPoint(at, spent, number) for at, spent, number in rows]
 
 
 def privacy_charges(

@@ -1,4 +1,4 @@
-"""`manage.py budgets` and the admin's budget page with its burn-down chart."""
+"""`manage.py budgets` and the admin's budget page with its spending chart."""
 
 import pytest
 from django.core.management import call_command
@@ -37,7 +37,11 @@ def test_budgets_command_prints_a_table(spent_budget, capsys):
 def test_admin_budget_page_shows_the_burn_down(admin_client, spent_budget):
     page = admin_client.get(reverse("admin:orchestration_privacybudget_change", args=[spent_budget.pk]))
     html = page.content.decode()
-    assert page.status_code == 200 and "<svg" in html and "3 charges" in html
-    assert html.count(",") > 3 and "polyline" in html
+    assert page.status_code == 200 and "<svg" in html and "limit ε = 1" in html and "ε spent at δ = 1e-06" in html
+    chart = html[html.index('<figure class="chart">') : html.index("</figure>")]
+    table = chart[chart.index("<table") :]
+    # a header, one row per charge (the last at what the budget shows), and the limit
+    assert table.count("<tr>") == 1 + 3 + 1
+    assert '<td class="num">0.588</td></tr><tr><td>limit ε = 1</td>' in table
     assert "ε 0.588 of 1.000 at δ = 1e-06" in html and "9,000,000 of 24,354,714 nano-rho spent" in html
     assert "37% of ρ used" in html and "adds up in ρ" in html and "remaining epsilon" not in html.lower()

@@ -26,6 +26,7 @@ from orchestration.models import (
     PrivacyCharge,
     SearchRound,
 )
+from orchestration.selectors import SPEND_SERIES_POINTS, budget_spend_series
 from tests.governance.factories import LedgerEntryFactory, PolicyFactory, ProposalFactory, UserFactory, VoteFactory
 from tests.orchestration.factories import (
     AdapterDeploymentFactory,
@@ -276,9 +277,9 @@ def test_a_long_spending_history_is_drawn_from_a_sample_read_in_one_query(client
     budget.rho_spent_nano = 10_000 * total
     budget.save()
     with CaptureQueriesContext(connection) as queries:
-        series = public.privacy_series(budget=budget, total=total)
+        series = budget_spend_series(budget=budget, total=total)
     assert len(queries) == 1
-    assert len(series) <= public.SERIES_POINTS + 2
+    assert len(series) <= SPEND_SERIES_POINTS + 2
     assert series[0].spent_nano == 10_000 and series[-1].spent_nano == 10_000 * total
     assert [p.spent_nano for p in series] == sorted(p.spent_nano for p in series)
     html = page(client, "/privacy/busy/")
