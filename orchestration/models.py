@@ -126,7 +126,9 @@ class PrivacyBudget(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"budget of {self.participant.name}: {self.rho_spent_nano}/{self.rho_limit_nano} nano-rho"
+        # The limit as the policy states it; what is spent is converted on the pages that show it (orchestration
+        # selectors), since a model's name should not run the accountant.
+        return f"budget of {self.participant.name} (limit ε {self.epsilon:g} at δ {self.delta:g})"
 
 
 class Plan(models.Model):
