@@ -324,7 +324,8 @@ def signal_value_html(signal: PerformanceSignal, reading: selectors.SignalReadin
 
 @admin.register(PerformanceSignal)
 class PerformanceSignalAdmin(SummaryAdmin, ReadOnlyModelAdmin):
-    list_display = ["id", "participant", "gain", "noise_std", "corpus_size", "phase", "ledger_index", "received_at"]
+    # No id column: the ledger index names a signal, and the list must fit 1366 px with the sidebar open.
+    list_display = ["participant", "gain", "noise_std", "programs", "phase", "ledger_index", "received_at"]
     list_select_related = ["task__local_problem__participant"]
     list_filter = ["mechanism", "task__phase"]
     search_fields = ["task__local_problem__handle"]
@@ -346,6 +347,10 @@ class PerformanceSignalAdmin(SummaryAdmin, ReadOnlyModelAdmin):
     def noise_std(self, signal: PerformanceSignal) -> str:
         std = selectors.signal_reading(signal=signal).noise_std
         return percent(std, std).lstrip("+") if std else "—"
+
+    @admin.display(description="n", ordering="corpus_size")
+    def programs(self, signal: PerformanceSignal) -> int:
+        return signal.corpus_size
 
     @admin.display(description="phase", ordering="task__phase")
     def phase(self, signal: PerformanceSignal) -> str:
