@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from governance.models import Policy
+from governance.models import LedgerEntry, Policy
 from governance.policy_schemas import DEFAULT_DOCUMENTS
 from governance.services import policy_create, proposal_open, proposal_vote
 from orchestration import selectors
@@ -62,6 +62,8 @@ def expected_pages(board) -> list[tuple[str, list[str]]]:
     proposal = board["proposal"]
     pages.append(("/governance/", [f"#{proposal.pk} Activate policy", "Privacy policy"]))
     pages.append((f"/governance/proposals/{proposal.pk}/", [user.username for user in board["users"]]))
+    size = LedgerEntry.objects.count()
+    pages.append(("/", ["Markets", "The log", f"The log holds {size} entries"]))
     return pages
 
 
