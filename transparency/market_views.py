@@ -33,6 +33,25 @@ def _interval(estimate: dict[str, Any] | None) -> tuple[float, float] | None:
     return estimate["mean"] - Z95 * estimate["std"], estimate["mean"] + Z95 * estimate["std"]
 
 
+def _member_rows(members) -> list[tuple[Any, tuple[float, float] | None, dict[str, float] | None]]:
+    """Each member with its marginal estimate's interval and the portfolio's estimated log gain over the reference
+    up to and including it: marginal log gains telescope (log size_ref - log size_S1 + log size_S1 - ...), so
+    their sum estimates it, with independent noise adding in variance. Each marginal gain is clipped per module,
+    so the sum never overstates the true gain. None once a member has no recorded estimate."""
+    rows, total, variance = [], 0.0, 0.0
+    for member in members:
+        estimate = member.estimate
+        if estimate is None or variance is None or estimate.get("mean") is None or estimate.get("std") is None:
+            variance = None
+            rows.append((member, _interval(estimate), None))
+            continue
+        total += estimate["mean"]
+        variance += estimate["std"] ** 2
+        std = variance**0.5
+        rows.append((member, _interval(estimate), {"mean": total, "std": std, "low": total - Z95 * std}))
+    return rows
+
+
 # --- markets ------------------------------------------------------------------------------------------
 
 
@@ -98,7 +117,7 @@ def market(request: HttpRequest, problem_class: str) -> HttpResponse:
         "plan_summary": selectors.plan_summary(found.plan.child) if found.plan else "",
         "plan_interval": _interval((found.plan.evidence or {}).get("estimate")) if found.plan else None,
         "members_chart": members_chart,
-        "member_rows": [(member, _interval(member.estimate)) for member in found.members],
+        "member_rows": _member_rows(found.members),
         "plan_chart": (
             _versions_chart(found.plan_deltas, what="plan", statistic="gain over the reference")
             if found.plan_deltas

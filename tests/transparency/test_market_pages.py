@@ -78,6 +78,9 @@ def test_the_market_pages_show_the_promoted_plan_and_portfolio_with_the_demos_nu
         assert f"{estimate['participants']} participants" in detail or estimate["participants"] == 4
     member = PortfolioMember.objects.get(portfolio=portfolio.child)
     assert member.plan.content_hash[:12] in detail
+    # One member: the portfolio's gain over the reference so far is that member's marginal gain.
+    estimate = portfolio.evidence["estimate"]
+    assert f'<td class="num">{estimate["mean"]:+.3%} ± {estimate["std"]:.3%}</td>\n    <td>v1' in detail
     assert f'href="/rounds/{portfolio.round_id}/"' in detail and f'href="/rounds/{plan.round_id}/"' in detail
     # Three charts, each an accessible SVG with its numbers in a table.
     assert detail.count('role="img"') == 3 and detail.count("<details>") == 3
@@ -422,3 +425,22 @@ def test_rounds_and_proposals_page_newest_first_without_gaps(client, db):
         found = re.search(r'href="(\?before=\d+)"', html)
         url = "/governance/" + found.group(1) if found else None
     assert shown_proposals == sorted((p.pk for p in proposals), reverse=True)
+
+
+def test_a_members_gain_over_the_reference_sums_the_marginal_gains_before_it():
+    """Marginal log gains telescope, so the portfolio's gain over the reference up to a member is their sum, with
+    independent noise adding in variance; a member without a recorded estimate ends the running figure."""
+    from types import SimpleNamespace
+
+    from transparency.market_views import _member_rows
+
+    members = [
+        SimpleNamespace(estimate={"mean": 0.03, "std": 0.003}),
+        SimpleNamespace(estimate={"mean": 0.01, "std": 0.004}),
+        SimpleNamespace(estimate=None),
+        SimpleNamespace(estimate={"mean": 0.02, "std": 0.001}),
+    ]
+    cumulative = [row[2] for row in _member_rows(members)]
+    assert cumulative[0]["mean"] == pytest.approx(0.03) and cumulative[0]["std"] == pytest.approx(0.003)
+    assert cumulative[1]["mean"] == pytest.approx(0.04) and cumulative[1]["std"] == pytest.approx(0.005)
+    assert cumulative[2] is None and cumulative[3] is None
