@@ -42,10 +42,29 @@ PROMOTION_KINDS = ("plan.promoted", "portfolio.promoted")
 
 
 def _summary(body: dict[str, Any]) -> str:
-    """A plan's passes in one line: `gvn, licm, … (12 passes)`."""
-    passes = [step.get("name", "?") for step in body.get("passes", [])]
+    """A plan in one line: its passes (with their parameters) and the tool settings (knobs) it changes, e.g.
+    `default(level=Oz) (1 pass); llc: enable-ipra, disable-lsr; opt: disable-lftr` — plans that share their
+    passes and differ only in knobs must read differently."""
+
+    def step(item: Any) -> str:
+        if not isinstance(item, dict):
+            return "?"
+        params = item.get("params") or {}
+        inner = ", ".join(f"{key}={value}" for key, value in params.items()) if isinstance(params, dict) else ""
+        return f"{item.get('name', '?')}({inner})" if inner else str(item.get("name", "?"))
+
+    def knob(name: str, value: Any) -> str:
+        return name if value is True else f"{name}={str(value).lower() if isinstance(value, bool) else value}"
+
+    passes = [step(item) for item in body.get("passes", [])]
     shown = ", ".join(passes[:6]) + (", …" if len(passes) > 6 else "")
-    return f"{shown or '(no passes)'} ({len(passes)} pass{'es' if len(passes) != 1 else ''})"
+    text = f"{shown or '(no passes)'} ({len(passes)} pass{'es' if len(passes) != 1 else ''})"
+    knobs = body.get("knobs") or {}
+    if isinstance(knobs, dict):
+        for tool, settings in sorted(knobs.items()):
+            if isinstance(settings, dict) and settings:
+                text += f"; {tool}: " + ", ".join(knob(name, value) for name, value in sorted(settings.items()))
+    return text
 
 
 def _plan_hash(body: dict[str, Any]) -> str | None:

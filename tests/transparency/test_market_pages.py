@@ -20,6 +20,7 @@ from orchestration.models import (
     EvaluationTask,
     Participant,
     PerformanceSignal,
+    Plan,
     PlanDelta,
     PortfolioDelta,
     PortfolioMember,
@@ -444,3 +445,13 @@ def test_a_members_gain_over_the_reference_sums_the_marginal_gains_before_it():
     assert cumulative[0]["mean"] == pytest.approx(0.03) and cumulative[0]["std"] == pytest.approx(0.003)
     assert cumulative[1]["mean"] == pytest.approx(0.04) and cumulative[1]["std"] == pytest.approx(0.005)
     assert cumulative[2] is None and cumulative[3] is None
+
+
+def test_plans_that_differ_only_in_knobs_read_differently():
+    from transparency.selectors import plan_summary
+
+    base = {"toolchain": "llvm", "passes": [{"name": "default", "params": {"level": "Oz"}}]}
+    one = Plan(body={**base, "knobs": {"llc": {"enable-ipra": True, "disable-lsr": True}}})
+    two = Plan(body={**base, "knobs": {"llc": {"terminal-rule": False}, "opt": {"inline-threshold": 5}}})
+    assert plan_summary(one) == "default(level=Oz) (1 pass); llc: disable-lsr, enable-ipra"
+    assert plan_summary(two) == "default(level=Oz) (1 pass); llc: terminal-rule=false; opt: inline-threshold=5"
