@@ -85,6 +85,14 @@ def latest_checkpoint() -> Checkpoint | None:
     return checkpoints().order_by("-size").first()
 
 
+def checkpoint_of_size(*, size: int) -> Checkpoint:
+    """The checkpoint this log issued at tree size `size`; 404 `unknown_checkpoint` when it issued none."""
+    checkpoint = checkpoints().filter(size=size).first()
+    if checkpoint is None:
+        raise OpmError(ErrorCode.UNKNOWN_CHECKPOINT, f"the log issued no checkpoint of size {size}", status=404)
+    return checkpoint
+
+
 # --- The public site's log pages: keyset pages (never OFFSET) and the kind vocabulary ----------------------
 
 ENTRY_LIST_COLUMNS = ("index", "time", "kind", "actor", "subject")

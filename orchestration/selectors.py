@@ -289,6 +289,16 @@ def checkpoints_witnesses(*, checkpoints: Iterable[Checkpoint]) -> dict[int, Wit
     return {pk: Witnessing(len(names[pk]), total, tuple(sorted(names[pk]))) for pk in ids}
 
 
+def deployment_cosigned_size(*, deployment: AdapterDeployment) -> int | None:
+    """The largest checkpoint size the deployment cosigned, or None: where its adapter's witnessing stands."""
+    return (
+        CheckpointCosignature.objects.filter(deployment=deployment)
+        .order_by("-checkpoint__size")
+        .values_list("checkpoint__size", flat=True)
+        .first()
+    )
+
+
 def checkpoint_cosignatures(*, checkpoint: Checkpoint) -> QuerySet[CheckpointCosignature]:
     """A checkpoint's cosignatures in the order they arrived (served appended to its note, in that order)."""
     return CheckpointCosignature.objects.filter(checkpoint=checkpoint).order_by("id")

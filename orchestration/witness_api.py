@@ -5,7 +5,6 @@ the cosignatures belong to deployments. The byte-exact `/api/v1/ledger/checkpoin
 `/api/v1/ledger/checkpoint/cosigned` serves it with the witnesses' cosignature lines appended (tlog-witness).
 """
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -18,7 +17,6 @@ from rest_framework.views import APIView
 from adapters.ledger.cosignature import Cosignature, WitnessVerifier, cosigned_note
 from governance import selectors as ledger_selectors
 from governance.api import PlainTextRenderer
-from governance.models import Checkpoint
 from opm_site.errors import ErrorCode, OpmError
 from opm_site.openapi import problems
 from opm_site.pagination import ListPagination
@@ -56,12 +54,7 @@ class WitnessView(DeploymentView):
         verifier = WitnessVerifier.from_public_key(
             selectors.deployment_witness_name(deployment=deployment), bytes(deployment.public_key)
         )
-        cosigned = (
-            CheckpointCosignature.objects.filter(deployment=deployment)
-            .order_by("-checkpoint__size")
-            .values_list("checkpoint__size", flat=True)
-            .first()
-        )
+        cosigned = selectors.deployment_cosigned_size(deployment=deployment)
         return Response(
             WitnessOutput(
                 {
@@ -164,9 +157,7 @@ class CosignedCheckpointView(PublicWitnessView):
             if checkpoint is None:
                 raise OpmError(ErrorCode.LEDGER_EMPTY, "no checkpoint has been issued yet", status=404)
         else:
-            checkpoint = Checkpoint.objects.filter(origin=settings.OPM_LOG_ORIGIN, size=size).first()
-            if checkpoint is None:
-                raise OpmError(ErrorCode.UNKNOWN_CHECKPOINT, f"the log issued no checkpoint of size {size}", status=404)
+            checkpoint = ledger_selectors.checkpoint_of_size(size=size)
         rows = selectors.checkpoint_cosignatures(checkpoint=checkpoint)[:MAX_SERVED_COSIGNATURES]
         note = cosigned_note(checkpoint.note.encode("utf-8"), [_cosignature(row) for row in rows])
         return Response(note.decode("utf-8"))

@@ -8,12 +8,12 @@ they are not ledger entries (they are statements about the ledger, made after it
 
 import datetime as dt
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from adapters.ledger.cosignature import Cosignature, CosignatureError, WitnessVerifier
 from adapters.ledger.note import split_note
+from governance import selectors as ledger_selectors
 from governance.models import Checkpoint
 from opm_site.errors import ErrorCode, OpmError
 from orchestration import selectors
@@ -47,9 +47,7 @@ def checkpoint_cosign(*, deployment: AdapterDeployment, size: int, line: str) ->
             raise OpmError(
                 ErrorCode.PERMISSION_DENIED, f"participant {deployment.participant.name} is not active", status=403
             )
-        checkpoint = Checkpoint.objects.filter(origin=settings.OPM_LOG_ORIGIN, size=size).first()
-        if checkpoint is None:
-            raise OpmError(ErrorCode.UNKNOWN_CHECKPOINT, f"the log issued no checkpoint of size {size}", status=404)
+        checkpoint = ledger_selectors.checkpoint_of_size(size=size)
         public_key = bytes(deployment.public_key)
         witness = WitnessVerifier.from_public_key(selectors.deployment_witness_name(deployment=deployment), public_key)
         body, _ = split_note(checkpoint.note.encode("utf-8"))
