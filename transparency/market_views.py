@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from statistics import NormalDist
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,7 +16,7 @@ from orchestration.selectors import SPEND_SERIES_POINTS
 from transparency import selectors
 from transparency.csp import public_page
 
-Z95 = 1.959963984540054
+Z95 = NormalDist().inv_cdf(0.975)
 """Two-sided 95% interval of a Gaussian estimate: mean ± 1.96 std (the estimates' noise is Gaussian)."""
 
 
@@ -47,8 +48,7 @@ def _member_rows(members) -> list[tuple[Any, tuple[float, float] | None, dict[st
             continue
         total += estimate["mean"]
         variance += estimate["std"] ** 2
-        std = variance**0.5
-        rows.append((member, _interval(estimate), {"mean": total, "std": std, "low": total - Z95 * std}))
+        rows.append((member, _interval(estimate), {"mean": total, "std": variance**0.5}))
     return rows
 
 
@@ -92,13 +92,14 @@ def market(request: HttpRequest, problem_class: str) -> HttpResponse:
     found = selectors.market(problem_class=problem_class)
     if found is None:
         raise Http404(f"no market for {problem_class}")
+    member_rows = _member_rows(found.members)
     members_chart = None
     if found.members:
-        rows = []
-        for member in found.members:
-            interval = _interval(member.estimate)
-            if interval is not None:
-                rows.append(charts.IntervalRow(member.plan.content_hash[:12], member.estimate["mean"], *interval))
+        rows = [
+            charts.IntervalRow(member.plan.content_hash[:12], member.estimate["mean"], *interval)
+            for member, interval, _ in member_rows
+            if interval is not None
+        ]
         members_chart = charts.interval_chart(
             title=f"Estimated marginal gain of each member of {problem_class}'s portfolio",
             description=(
@@ -117,7 +118,7 @@ def market(request: HttpRequest, problem_class: str) -> HttpResponse:
         "plan_summary": selectors.plan_summary(found.plan.child) if found.plan else "",
         "plan_interval": _interval((found.plan.evidence or {}).get("estimate")) if found.plan else None,
         "members_chart": members_chart,
-        "member_rows": _member_rows(found.members),
+        "member_rows": member_rows,
         "plan_chart": (
             _versions_chart(found.plan_deltas, what="plan", statistic="gain over the reference")
             if found.plan_deltas
@@ -195,11 +196,15 @@ def round_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if detail is None:
         raise Http404(f"no round {pk}")
     estimates = detail.result.get("estimates") or {}
-    rows = []
-    for plan_hash, estimate in sorted(estimates.items(), key=lambda item: -(item[1].get("mean") or 0)):
-        interval = _interval(estimate)
-        if interval is not None:
-            rows.append(charts.IntervalRow(plan_hash[:12], estimate["mean"], *interval))
+    ranked = [
+        (plan_hash, estimate, _interval(estimate))
+        for plan_hash, estimate in sorted(estimates.items(), key=lambda item: -(item[1].get("mean") or 0))
+    ]
+    rows = [
+        charts.IntervalRow(plan_hash[:12], estimate["mean"], *interval)
+        for plan_hash, estimate, interval in ranked
+        if interval is not None
+    ]
     statistic = "marginal gain over the portfolio" if detail.round.kind == "portfolio" else "gain over the reference"
     chart = charts.interval_chart(
         title=f"Round {pk}: noisy selection estimates",
@@ -221,9 +226,7 @@ def round_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "detail": detail,
         "round": detail.round,
         "result": detail.result,
-        "estimates": sorted(
-            ((h, e, _interval(e)) for h, e in estimates.items()), key=lambda item: -(item[1].get("mean") or 0)
-        ),
+        "estimates": ranked,
         "chart": chart,
         "sentence": _decision_sentence(detail),
         "promotion": promotion,

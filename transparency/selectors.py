@@ -19,7 +19,6 @@ from django.db.models.fields.json import KT
 
 from adapters.plan import Plan as PlanFile
 from governance.models import LedgerEntry, Policy, PolicyStatus, Proposal, Vote
-from orchestration import accounting
 from orchestration.models import (
     LocalProblem,
     Participant,
@@ -32,7 +31,7 @@ from orchestration.models import (
     PrivacyCharge,
     SearchRound,
 )
-from orchestration.selectors import Finality, promotions_finality
+from orchestration.selectors import BudgetView, Finality, promotions_finality
 
 PAGE_SIZE = 25
 CHARGES_PAGE_SIZE = 50
@@ -184,8 +183,8 @@ def market(*, problem_class: str) -> Market | None:
         members = [
             Member(row.position, row.plan, _summary(row.plan.body), added.get(row.plan.content_hash)) for row in rows
         ]
-    current: list[PlanDelta | PortfolioDelta] = [*plan_deltas[-1:], *portfolio_deltas[-1:]]
-    finality = promotions_finality(promotions=current) if current else []
+    latest: list[PlanDelta | PortfolioDelta] = [*plan_deltas[-1:], *portfolio_deltas[-1:]]
+    finality = promotions_finality(promotions=latest) if latest else []
     plan_finality = finality[0] if plan_deltas else None
     portfolio_finality = finality[-1] if portfolio_deltas else None
     return Market(
@@ -300,17 +299,20 @@ class PrivacyRow:
     charges: int
 
     @property
+    def view(self) -> BudgetView | None:
+        """The budget as the board's pages and `manage.py demo` read it: one conversion for every page."""
+        return BudgetView(budget=self.budget, charges=self.charges) if self.budget is not None else None
+
+    @property
     def spent_epsilon(self) -> float | None:
-        if self.budget is None:
-            return None
-        return accounting.epsilon_of_rho_nano(self.budget.rho_spent_nano, self.budget.delta)
+        return self.view.spent_epsilon if self.budget is not None else None
 
     @property
     def spent_fraction(self) -> float | None:
         """Spent over limit in rho, the quantity that adds up (the share of releases the budget had)."""
         if self.budget is None or self.budget.rho_limit_nano <= 0:
             return None
-        return self.budget.rho_spent_nano / self.budget.rho_limit_nano
+        return self.view.share_spent
 
 
 def _privacy_rows() -> QuerySet[Participant]:
